@@ -276,7 +276,8 @@ fn flag_value(kind: FlagKind, text: &str) -> Result<Value, String> {
                 .map_err(|_| "expected a number".to_owned())?,
         ),
         FlagKind::Duration => {
-            text.parse::<Duration>().map_err(|error| error.to_string())?;
+            text.parse::<Duration>()
+                .map_err(|error| error.to_string())?;
             Value::String(text.to_owned())
         }
         FlagKind::String => Value::String(text.to_owned()),
@@ -368,12 +369,17 @@ pub fn load<C: ConfigSection>(
     Ok(config)
 }
 
+/// Names the key path of a deserialization error unless the YAML parser already did.
 fn describe_path_error(error: &serde_path_to_error::Error<serde_yaml_ng::Error>) -> String {
     let path = error.path().to_string();
-    if path.is_empty() || path == "." {
-        error.inner().to_string()
+    let inner = error.inner().to_string();
+    let first_segment = path.split('.').next().unwrap_or("");
+    let already_located = inner.starts_with(&format!("{first_segment}:"))
+        || inner.starts_with(&format!("{first_segment}."));
+    if path.is_empty() || path == "." || already_located {
+        inner
     } else {
-        format!("{path}: {}", error.inner())
+        format!("{path}: {inner}")
     }
 }
 
@@ -462,7 +468,10 @@ pub fn format_default(value: Option<&Value>) -> String {
         Some(Value::Bool(flag)) => flag.to_string(),
         Some(Value::Number(number)) => number.to_string(),
         Some(Value::Sequence(items)) => {
-            let items: Vec<String> = items.iter().map(|item| format_default(Some(item))).collect();
+            let items: Vec<String> = items
+                .iter()
+                .map(|item| format_default(Some(item)))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         Some(other) => serde_yaml_ng::to_string(other)
@@ -595,7 +604,10 @@ mod tests {
         let error = cli(&["-inner.prot=1"]).unwrap_err().to_string();
         assert!(error.contains("-inner.prot"), "{error}");
         let error = cli(&["-inner.port=eighty"]).unwrap_err().to_string();
-        assert!(error.contains("-inner.port") && error.contains("eighty"), "{error}");
+        assert!(
+            error.contains("-inner.port") && error.contains("eighty"),
+            "{error}"
+        );
         let error = cli(&["-inner.port"]).unwrap_err().to_string();
         assert!(error.contains("needs an argument"), "{error}");
         let error = cli(&["-inner.period=10"]).unwrap_err().to_string();
@@ -610,7 +622,11 @@ mod tests {
         let from_yaml: Root = load(Some(("c.yaml", yaml)), &[]).unwrap();
         assert_eq!(from_yaml.inner.port, 7000);
         assert_eq!(from_yaml.inner.name, "from-yaml");
-        assert_eq!(from_yaml.inner.period, Duration::from_secs(10), "default kept");
+        assert_eq!(
+            from_yaml.inner.period,
+            Duration::from_secs(10),
+            "default kept"
+        );
         let line = cli(&["-inner.port=7001"]).unwrap();
         let with_flag: Root = load(Some(("c.yaml", yaml)), &line.overrides).unwrap();
         assert_eq!(with_flag.inner.port, 7001, "flag beats YAML");
@@ -660,8 +676,14 @@ mod tests {
         assert_eq!(expand_env("x: ${MISSING:80}", lookup), "x: 80");
         assert_eq!(expand_env("x: ${EMPTY:fallback}", lookup), "x: fallback");
         assert_eq!(expand_env("x: ${MISSING}", lookup), "x: ");
-        assert_eq!(expand_env("re: a$ and $1 and ${", lookup), "re: a$ and $1 and ${");
-        assert_eq!(expand_env("url: ${MISSING:http://a:1}", lookup), "url: http://a:1");
+        assert_eq!(
+            expand_env("re: a$ and $1 and ${", lookup),
+            "re: a$ and $1 and ${"
+        );
+        assert_eq!(
+            expand_env("url: ${MISSING:http://a:1}", lookup),
+            "url: http://a:1"
+        );
     }
 
     #[test]
@@ -672,7 +694,10 @@ mod tests {
         changed.secret = "hunter2".into();
         let mut tree = to_value(&changed).unwrap();
         redact_secrets(&mut tree, &Root::specs());
-        assert_eq!(get_path(&tree, "secret").unwrap().as_str(), Some("********"));
+        assert_eq!(
+            get_path(&tree, "secret").unwrap().as_str(),
+            Some("********")
+        );
         let diff = diff_values(&tree, &defaults).unwrap();
         assert_eq!(get_path(&diff, "inner.port").unwrap().as_u64(), Some(1));
         assert!(get_path(&diff, "inner.name").is_none());

@@ -105,7 +105,9 @@ impl FromStr for Duration {
                 return Err(error("missing unit (one of ns, us, ms, s, m, h, d, w, y)"));
             }
             let Some(&(_, unit_nanos)) = UNITS.iter().find(|(name, _)| *name == unit) else {
-                return Err(error("unknown unit (use one of ns, us, ms, s, m, h, d, w, y)"));
+                return Err(error(
+                    "unknown unit (use one of ns, us, ms, s, m, h, d, w, y)",
+                ));
             };
             let nanos = parse_scaled(number, unit_nanos).ok_or_else(|| error("bad number"))?;
             total_nanos = total_nanos
@@ -128,7 +130,11 @@ fn parse_scaled(number: &str, scale: u128) -> Option<u128> {
     if fraction.contains('.') {
         return None;
     }
-    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut value = whole.checked_mul(scale)?;
     let mut divisor: u128 = 1;
     for digit in fraction.chars() {

@@ -129,11 +129,7 @@ impl fmt::Debug for ServiceSpec {
 
 impl ServiceSpec {
     /// Returns a spec for `service`, started after `dependencies` and stopped before them.
-    pub fn new(
-        name: impl Into<String>,
-        dependencies: &[&str],
-        service: Arc<dyn Service>,
-    ) -> Self {
+    pub fn new(name: impl Into<String>, dependencies: &[&str], service: Arc<dyn Service>) -> Self {
         Self {
             name: name.into(),
             dependencies: dependencies.iter().map(|name| (*name).to_owned()).collect(),

@@ -1,1 +1,18 @@
-//! placeholder
+//! Shared HTTP plumbing for every role (layer 3), on axum.
+//!
+//! - [`tenant`]: the `X-Scope-OrgID` extractors ([`Tenant`] for writes, [`Tenants`] for reads
+//!   that may federate `a|b`), with Mimir's validation rules and status codes.
+//! - [`body`]: reading a request body under a size limit and undoing gzip or snappy.
+//! - [`middleware`]: request logging (method, path, tenant, status, duration) and the request
+//!   metrics Mimir's dashboards read.
+//! - [`error`]: [`HttpError`], the plain-text error response the write path and admin
+//!   endpoints answer with.
+
+pub mod body;
+pub mod error;
+pub mod middleware;
+pub mod tenant;
+
+pub use error::HttpError;
+pub use middleware::HttpMetrics;
+pub use tenant::{Tenant, TenantResolver, Tenants};

@@ -111,7 +111,13 @@ mod tests {
 
     #[test]
     fn accepts_mimir_character_set() {
-        for id in ["anonymous", "team-a", "A_b.c*d'e(f)!", "1", &"x".repeat(150)] {
+        for id in [
+            "anonymous",
+            "team-a",
+            "A_b.c*d'e(f)!",
+            "1",
+            &"x".repeat(150),
+        ] {
             assert!(TenantId::new(id).is_ok(), "{id}");
         }
     }

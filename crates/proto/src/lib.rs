@@ -8,7 +8,12 @@
 //!
 //! Both are sent snappy-compressed in the block format; decoding is the distributor's job.
 
-#![allow(missing_docs, unreachable_pub, missing_debug_implementations, clippy::all)]
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::all
+)]
 
 /// Remote write 1.0 messages (package `prometheus`).
 pub mod prometheus {

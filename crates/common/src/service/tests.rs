@@ -187,7 +187,10 @@ async fn a_service_failing_while_running_stops_the_others() {
         .run(CancellationToken::new(), Duration::from_secs(10))
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("compactor failed: crashed"), "{error}");
+    assert!(
+        error.to_string().contains("compactor failed: crashed"),
+        "{error}"
+    );
     assert!(journal.position("stop querier") < journal.position("stop server"));
 }
 
@@ -220,9 +223,12 @@ async fn shutdown_deadline_names_the_stuck_service() {
 #[test]
 fn graph_errors_are_reported() {
     let journal = Arc::new(Journal::default());
-    let error = ServiceManager::new(vec![spec(Recorder::new("a", &journal), &["missing"])])
-        .unwrap_err();
-    assert!(error.to_string().contains("unknown service missing"), "{error}");
+    let error =
+        ServiceManager::new(vec![spec(Recorder::new("a", &journal), &["missing"])]).unwrap_err();
+    assert!(
+        error.to_string().contains("unknown service missing"),
+        "{error}"
+    );
     let error = ServiceManager::new(vec![
         spec(Recorder::new("a", &journal), &["b"]),
         spec(Recorder::new("b", &journal), &["a"]),
@@ -234,5 +240,8 @@ fn graph_errors_are_reported() {
         spec(Recorder::new("a", &journal), &[]),
     ])
     .unwrap_err();
-    assert!(matches!(error, ManagerError::DuplicateService(_)), "{error}");
+    assert!(
+        matches!(error, ManagerError::DuplicateService(_)),
+        "{error}"
+    );
 }

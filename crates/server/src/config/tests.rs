@@ -1,0 +1,238 @@
+use std::collections::BTreeSet;
+
+use serde_yaml_ng::Value;
+
+use super::*;
+
+fn load(args: &[&str]) -> Result<RootConfig, ConfigError> {
+    load_env(args, &[])
+}
+
+fn load_env(args: &[&str], env: &[(&str, &str)]) -> Result<RootConfig, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
+    match load_from_args(args.iter().copied(), |name| {
+        env.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    })? {
+        Invocation::Run(config) => Ok(*config),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn write_file(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn defaults_match_mimir() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.target, "all");
+    assert!(config.multitenancy_enabled);
+    assert_eq!(config.no_auth_tenant, "anonymous");
+    assert_eq!(config.server.http_listen_port, 8080);
+    assert_eq!(config.server.log_level, "info");
+    assert_eq!(config.blocks_storage.backend, "filesystem");
+    assert_eq!(config.blocks_storage.filesystem.dir, "blocks");
+    assert_eq!(config.blocks_storage.tsdb.dir, "./tsdb/");
+    assert_eq!(config.blocks_storage.bucket_store.sync_dir, "./tsdb-sync/");
+    assert_eq!(config.compactor.data_dir, "./data-compactor/");
+    assert_eq!(config.runtime_config.period, Duration::from_secs(10));
+    assert_eq!(config.limits.ingestion_rate, 10_000.0);
+    assert_eq!(config.limits.max_global_series_per_user, 150_000);
+}
+
+#[test]
+fn precedence_default_then_yaml_then_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(
+        &dir,
+        "norn.yaml",
+        "server:\n  http_listen_port: 9009\n  log_level: debug\nlimits:\n  ingestion_rate: 5\n",
+    );
+    let from_yaml = load(&["-config.file", &file]).unwrap();
+    assert_eq!(from_yaml.server.http_listen_port, 9009);
+    assert_eq!(from_yaml.limits.ingestion_rate, 5.0);
+    assert_eq!(
+        from_yaml.server.log_format, "logfmt",
+        "untouched key keeps its default"
+    );
+    let with_flags = load(&[
+        &format!("-config.file={file}"),
+        "-server.http-listen-port=9010",
+        "-distributor.ingestion-rate-limit",
+        "7.5",
+        "-auth.multitenancy-enabled=false",
+    ])
+    .unwrap();
+    assert_eq!(with_flags.server.http_listen_port, 9010, "flag beats YAML");
+    assert_eq!(with_flags.limits.ingestion_rate, 7.5);
+    assert_eq!(with_flags.server.log_level, "debug", "YAML beats default");
+    assert!(!with_flags.multitenancy_enabled);
+}
+
+#[test]
+fn env_expansion_only_with_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(
+        &dir,
+        "norn.yaml",
+        "server:\n  http_listen_port: ${PORT:9011}\nno_auth_tenant: ${TENANT}\ncompactor:\n  data_dir: ${DATA}/compactor\n",
+    );
+    let config = load_env(
+        &["-config.file", &file, "-config.expand-env"],
+        &[("TENANT", "team-x"), ("DATA", "/var/norn")],
+    )
+    .unwrap();
+    assert_eq!(
+        config.server.http_listen_port, 9011,
+        "default used when unset"
+    );
+    assert_eq!(config.no_auth_tenant, "team-x");
+    assert_eq!(config.compactor.data_dir, "/var/norn/compactor");
+    let config = load_env(
+        &["-config.file", &file, "-config.expand-env"],
+        &[("PORT", "9100"), ("TENANT", "t")],
+    )
+    .unwrap();
+    assert_eq!(config.server.http_listen_port, 9100);
+    let error = load_env(&["-config.file", &file], &[("TENANT", "t")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("http_listen_port"),
+        "without -config.expand-env the text stays literal: {error}"
+    );
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(
+        &dir,
+        "norn.yaml",
+        "target: all\nblocks_storage:\n  tsdb:\n    dirr: x\n",
+    );
+    let error = load(&["-config.file", &file]).unwrap_err().to_string();
+    assert!(error.contains("norn.yaml"), "{error}");
+    assert!(error.contains("unknown field `dirr`"), "{error}");
+    assert!(error.contains("blocks_storage.tsdb"), "{error}");
+    assert!(error.contains("line 4"), "{error}");
+    assert!(
+        !error.contains("blocks_storage.tsdb.dirr: blocks_storage"),
+        "path not repeated: {error}"
+    );
+}
+
+#[test]
+fn validation_errors_say_what_to_fix() {
+    for (args, expected) in [
+        (
+            vec!["-server.http-listen-port=70000"],
+            "between 0 and 65535",
+        ),
+        (vec!["-server.http-listen-port=-1"], "non-negative integer"),
+        (vec!["-log.level=verbose"], "debug, info, warn, error"),
+        (vec!["-log.format=xml"], "logfmt, json"),
+        (vec!["-auth.no-auth-tenant=a/b"], "unsupported character"),
+        (vec!["-target=ingester,ruler"], "unknown module \"ruler\""),
+        (vec!["-blocks-storage.backend=gcs"], "supported: filesystem"),
+        (
+            vec!["-server.http-listen-address=localhost"],
+            "must be an IP address",
+        ),
+        (
+            vec![
+                "-runtime-config.file=x.yaml",
+                "-runtime-config.reload-period=0s",
+            ],
+            "greater than 0",
+        ),
+        (
+            vec!["-no-such-flag"],
+            "flag provided but not defined: -no-such-flag",
+        ),
+        (
+            vec!["-config.file=/nonexistent/norn.yaml"],
+            "cannot read config file /nonexistent/norn.yaml",
+        ),
+    ] {
+        let error = load(&args).unwrap_err().to_string();
+        assert!(error.contains(expected), "{args:?}: {error}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let help = match load_from_args(["-help"], |_| None).unwrap() {
+        Invocation::Help(text) => text,
+        other => panic!("unexpected {other:?}"),
+    };
+    for spec in RootConfig::specs() {
+        if let Some(flag) = spec.flag {
+            assert!(
+                help.contains(&format!("-{flag}")),
+                "{flag} missing from -help"
+            );
+        }
+    }
+    assert!(help.contains("-server.http-listen-port int"), "{help}");
+    match load_from_args(["-version"], |_| None).unwrap() {
+        Invocation::Version(text) => assert!(text.contains(crate::VERSION)),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn leaf_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Mapping(mapping) => {
+            for (key, child) in mapping {
+                let key = key.as_str().unwrap_or_default();
+                let path = if prefix.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                leaf_paths(child, &path, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_owned());
+        }
+    }
+}
+
+#[test]
+fn every_key_has_a_spec_and_every_flag_is_unique() {
+    let defaults = config::to_value(&RootConfig::default()).unwrap();
+    let mut keys = BTreeSet::new();
+    leaf_paths(&defaults, "", &mut keys);
+    let specs = RootConfig::specs();
+    let documented: BTreeSet<String> = specs.iter().map(|spec| spec.path.clone()).collect();
+    assert_eq!(keys, documented, "config keys and specs differ");
+    let mut flags = BTreeSet::new();
+    for spec in &specs {
+        if let Some(flag) = spec.flag {
+            assert!(flags.insert(flag), "flag -{flag} declared twice");
+        }
+    }
+}
+
+#[test]
+fn configuration_reference_is_up_to_date() {
+    let generated = reference_markdown().unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    if std::env::var_os("NORN_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "docs/configuration.md is stale: run `NORN_UPDATE_DOCS=1 cargo test -p norn-server configuration_reference`"
+    );
+}
