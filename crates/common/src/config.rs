@@ -301,18 +301,19 @@ pub fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String
     while let Some(position) = rest.find('$') {
         out.push_str(&rest[..position]);
         let after = &rest[position + 1..];
-        if let Some(braced) = after.strip_prefix('{') {
-            if let Some(end) = braced.find('}') {
-                let inner = &braced[..end];
-                let (name, default) = match inner.split_once(':') {
-                    Some((name, default)) => (name, Some(default)),
-                    None => (inner, None),
-                };
-                let value = lookup(name).filter(|value| !value.is_empty());
-                out.push_str(&value.unwrap_or_else(|| default.unwrap_or("").to_owned()));
-                rest = &braced[end + 1..];
-                continue;
-            }
+        if let Some((braced, end)) = after
+            .strip_prefix('{')
+            .and_then(|braced| braced.find('}').map(|end| (braced, end)))
+        {
+            let inner = &braced[..end];
+            let (name, default) = match inner.split_once(':') {
+                Some((name, default)) => (name, Some(default)),
+                None => (inner, None),
+            };
+            let value = lookup(name).filter(|value| !value.is_empty());
+            out.push_str(&value.unwrap_or_else(|| default.unwrap_or("").to_owned()));
+            rest = &braced[end + 1..];
+            continue;
         }
         let name_len = after
             .char_indices()

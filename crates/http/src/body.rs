@@ -1,9 +1,9 @@
 //! Reading request bodies under a size limit and undoing their compression.
 //!
 //! Write endpoints receive compressed payloads: remote write is snappy in the *block* format,
-//! OTLP may be gzip. Both the compressed body and the decompressed result are held to a limit
-//! (Mimir's `-distributor.max-recv-msg-size`, 100 MiB by default), so a small body cannot expand
-//! into an unbounded allocation. Exceeding it is `413 Payload Too Large`; a body that fails to
+//! OTLP may be gzip. Both the compressed body and the decompressed result are held to the limit
+//! the caller passes (the write path will pass Mimir's `-distributor.max-recv-msg-size`), so a
+//! small body cannot expand into an unbounded allocation. Exceeding it is `413 Payload Too Large`; a body that fails to
 //! decompress is `400 Bad Request` with the decoder's reason.
 
 use std::io::Read;

@@ -1,9 +1,9 @@
 //! The per-tenant limits block, with Mimir's keys, flags and defaults.
 //!
 //! These are the defaults for every tenant; the runtime configuration's `overrides:` replace
-//! them per tenant. The keys here are the ones Norn's write path enforces (see
-//! `docs/configuration.md` for which role applies each); keys arrive with the feature that uses
-//! them, so a key that is accepted is a key that acts.
+//! them per tenant. The keys are Mimir's, with Mimir's flags and defaults. They are accepted,
+//! validated and reloaded now; the write path (distributor: rates and validation, ingester:
+//! series limits) enforces them.
 
 use norn_common::Duration;
 use norn_common::config::{ConfigSection, FlagKind, FlagSpec};

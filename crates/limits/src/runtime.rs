@@ -171,6 +171,9 @@ pub fn parse_runtime_config(
                             )));
                         }
                     };
+                    norn_model::tenant::validate_tenant_id(&tenant).map_err(|error| {
+                        RuntimeConfigError::Invalid(format!("overrides: {error}"))
+                    })?;
                     let limits = tenant_limits_from(&tenant, tenant_limits, defaults)?;
                     runtime.overrides.insert(tenant, Arc::new(limits));
                 }
@@ -326,6 +329,8 @@ impl RuntimeConfigService {
     pub async fn reload(&self) -> Result<(), RuntimeConfigError> {
         let files = self.config.files();
         if files.is_empty() {
+            // Nothing to load is not a failure: keep reload alerts quiet on such nodes.
+            self.metrics.last_reload_successful.set(1);
             return Ok(());
         }
         let result = self.try_reload(&files).await;

@@ -147,9 +147,7 @@ impl ConfigSection for ServerConfig {
                 LOG_FORMATS.join(", ")
             ));
         }
-        if let Err(error) = self.listen_address() {
-            return Err(error);
-        }
+        self.listen_address()?;
         Ok(())
     }
 }

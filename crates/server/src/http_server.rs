@@ -20,6 +20,7 @@ pub struct HttpServerService {
     address: SocketAddr,
     router: Mutex<Option<Router>>,
     listener: Mutex<Option<TcpListener>>,
+    bound: std::sync::OnceLock<SocketAddr>,
 }
 
 impl HttpServerService {
@@ -29,6 +30,7 @@ impl HttpServerService {
             address,
             router: Mutex::new(None),
             listener: Mutex::new(None),
+            bound: std::sync::OnceLock::new(),
         }
     }
 
@@ -41,11 +43,7 @@ impl HttpServerService {
 
     /// Returns the bound address once started (useful with port 0).
     pub fn local_address(&self) -> Option<SocketAddr> {
-        self.listener
-            .lock()
-            .ok()?
-            .as_ref()
-            .and_then(|listener| listener.local_addr().ok())
+        self.bound.get().copied()
     }
 }
 
@@ -60,6 +58,7 @@ impl Service for HttpServerService {
         })?;
         let bound = listener.local_addr().unwrap_or(self.address);
         tracing::info!(address = %bound, "http server listening");
+        let _ = self.bound.set(bound);
         if let Ok(mut slot) = self.listener.lock() {
             *slot = Some(listener);
         }

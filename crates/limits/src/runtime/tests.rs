@@ -13,8 +13,10 @@ fn parse(text: &str) -> Result<RuntimeConfig, RuntimeConfigError> {
 
 #[test]
 fn override_replaces_only_the_keys_it_names() {
-    let mut defaults = Limits::default();
-    defaults.max_label_names_per_series = 40;
+    let defaults = Limits {
+        max_label_names_per_series: 40,
+        ..Limits::default()
+    };
     let runtime = parse_runtime_config(
         &[(
             "rt.yaml".into(),

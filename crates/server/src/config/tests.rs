@@ -236,3 +236,19 @@ fn configuration_reference_is_up_to_date() {
         "docs/configuration.md is stale: run `NORN_UPDATE_DOCS=1 cargo test -p norn-server configuration_reference`"
     );
 }
+
+#[test]
+fn example_configurations_in_deploy_load() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let file = root.join("deploy/single-node.yaml").display().to_string();
+    let config = load(&["-config.file", &file]).unwrap();
+    assert!(!config.multitenancy_enabled);
+    assert_eq!(config.runtime_config.file, "./deploy/runtime.yaml");
+    let runtime = std::fs::read_to_string(root.join("deploy/runtime.yaml")).unwrap();
+    let parsed = norn_limits::runtime::parse_runtime_config(
+        &[("deploy/runtime.yaml".into(), runtime)],
+        &config.limits,
+    )
+    .unwrap();
+    assert_eq!(parsed.overrides["anonymous"].ingestion_rate, 50_000.0);
+}
