@@ -36,18 +36,27 @@ step "build"
 cargo build --workspace --all-targets --locked
 
 step "tests"
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+cargo test --workspace --doc --locked
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  cargo test --workspace --doc --locked
+  cargo nextest run --workspace --locked --no-fail-fast 2>&1 | tee "$test_log"
+  passed=$(sed -n 's/.* tests run: \([0-9]*\) passed.*/\1/p' "$test_log" | tail -n 1)
+  failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' "$test_log" | tail -n 1)
 else
   echo "cargo-nextest not found; using cargo test"
-  cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$test_log"
+  passed=$(sed -n 's/^test result: .* \([0-9]*\) passed.*/\1/p' "$test_log" | awk '{s+=$1} END {print s+0}')
+  failed=$(sed -n 's/^test result: .* \([0-9]*\) failed.*/\1/p' "$test_log" | awk '{s+=$1} END {print s+0}')
 fi
+passed=${passed:-0}
+failed=${failed:-0}
 
 step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "benchmarks compile"
-cargo bench --workspace --no-run --locked
+cargo bench -p norn-benches --no-run --locked
 
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - started ))"
+printf 'tests: %s passed, %s failed\n' "$passed" "$failed"
