@@ -3,3 +3,15 @@
 //!
 //! The engine is synchronous and free of tokio: callers run it on blocking threads. It depends
 //! only on `norn-model` and `norn-common`, never on object storage or RPC.
+//!
+//! Modules so far:
+//! - [`chunkenc`]: chunk encodings; today the XOR (Gorilla) float chunk, encoding 1, byte for
+//!   byte as Prometheus writes it (`shared/formats/tsdb-block.md` §5).
+//! - [`error`]: the crate's error type.
+//!
+//! The head, WAL, index, blocks and query modules follow (see the crate's issue notes).
+
+pub mod chunkenc;
+pub mod error;
+
+pub use error::{Error, Result};
