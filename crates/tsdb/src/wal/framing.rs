@@ -1,6 +1,6 @@
 //! Records ↔ fragments on 32 KiB pages, as Prometheus's `wlog` writes and reads them.
 //!
-//! [`encode_records`] appends the fragments of records to a buffer that continues a page at a
+//! [`encode_record`] appends the fragments of a record to a buffer that continues a page at a
 //! known offset. [`SegmentDecoder`] walks a segment's bytes and returns each record with the
 //! offset it starts at, or a [`FrameError`] that says where and why the data stops making sense
 //! and whether the damage is a torn write (the data simply ends inside a record) or a broken
