@@ -363,8 +363,7 @@ pub fn load<C: ConfigSection>(
         for (path, value) in overrides {
             set_path(&mut tree, path, value.clone());
         }
-        serde_path_to_error::deserialize(tree)
-            .map_err(|error| ConfigError::Invalid(describe_path_error(&error)))?
+        from_value(tree).map_err(ConfigError::Invalid)?
     };
     config.validate().map_err(ConfigError::Invalid)?;
     Ok(config)
@@ -382,6 +381,11 @@ fn describe_path_error(error: &serde_path_to_error::Error<serde_yaml_ng::Error>)
     } else {
         format!("{path}: {inner}")
     }
+}
+
+/// Deserializes a YAML value into a typed section; the error names the key path.
+pub fn from_value<C: DeserializeOwned>(tree: Value) -> Result<C, String> {
+    serde_path_to_error::deserialize(tree).map_err(|error| describe_path_error(&error))
 }
 
 /// Serializes a configuration tree to a YAML value.

@@ -205,14 +205,7 @@ fn tenant_limits_from(
         }
         config::merge_values(&mut tree, overlay);
     }
-    let limits: Limits = serde_path_to_error::deserialize(tree).map_err(|error| {
-        let path = error.path().to_string();
-        if path.is_empty() || path == "." {
-            invalid(error.inner().to_string())
-        } else {
-            invalid(format!("{path}: {}", error.inner()))
-        }
-    })?;
+    let limits: Limits = config::from_value(tree).map_err(invalid)?;
     limits.validate().map_err(invalid)?;
     Ok(limits)
 }

@@ -122,27 +122,28 @@ async fn effective_config(
     State(state): State<AdminState>,
     Query(params): Query<ModeParams>,
 ) -> Response {
+    let mode = params.mode.as_deref().unwrap_or("");
+    if !["", "diff", "defaults"].contains(&mode) {
+        return unknown_mode(mode, "diff or defaults");
+    }
     let specs = RootConfig::specs();
-    let rendered = (|| -> Result<Value, config::ConfigError> {
-        let mut defaults = config::to_value(&RootConfig::default())?;
-        config::redact_secrets(&mut defaults, &specs);
-        let mut actual = config::to_value(state.config.as_ref())?;
-        config::redact_secrets(&mut actual, &specs);
-        Ok(match params.mode.as_deref() {
-            None | Some("") => actual,
-            Some("defaults") => defaults,
-            Some("diff") => {
-                config::diff_values(&actual, &defaults).unwrap_or(Value::Mapping(Mapping::new()))
-            }
-            Some(_) => Value::Null,
+    let redacted = |config: &RootConfig| {
+        config::to_value(config).map(|mut tree| {
+            config::redact_secrets(&mut tree, &specs);
+            tree
         })
-    })();
-    match (rendered, params.mode.as_deref()) {
-        (_, Some(mode)) if !["", "diff", "defaults"].contains(&mode) => {
-            unknown_mode(mode, "diff or defaults")
-        }
-        (Ok(value), _) => yaml_response(&value),
-        (Err(error), _) => HttpError::internal(error.to_string()).into_response(),
+    };
+    let rendered = redacted(&RootConfig::default()).and_then(|defaults| {
+        Ok(match mode {
+            "defaults" => defaults,
+            "diff" => config::diff_values(&redacted(&state.config)?, &defaults)
+                .unwrap_or(Value::Mapping(Mapping::new())),
+            _ => redacted(&state.config)?,
+        })
+    });
+    match rendered {
+        Ok(value) => yaml_response(&value),
+        Err(error) => HttpError::internal(error.to_string()).into_response(),
     }
 }
 

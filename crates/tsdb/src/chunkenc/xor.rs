@@ -79,6 +79,8 @@ impl XorChunk {
 
     /// Returns the number of samples in the chunk.
     pub fn num_samples(&self) -> usize {
+        // Every constructor leaves at least the 2-byte header in the stream: `new` writes it
+        // and `from_bytes` only succeeds on data that has one.
         let bytes = self.stream.bytes();
         usize::from(u16::from_be_bytes([bytes[0], bytes[1]]))
     }

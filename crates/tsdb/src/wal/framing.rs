@@ -179,10 +179,17 @@ impl<'a> SegmentDecoder<'a> {
             let fragment_start = self.offset;
             let type_byte = self.bytes[fragment_start];
             let kind = type_byte & TYPE_MASK;
-            let error_at = |offset: usize, torn: bool, reason: String| FrameError {
-                offset,
-                torn,
+            // Errors point at the record being read, or at this fragment between records.
+            let anchor = record_start.unwrap_or(fragment_start);
+            let broken = |reason: String| FrameError {
+                offset: anchor,
+                torn: false,
                 reason,
+            };
+            let torn = |reason: &str| FrameError {
+                offset: anchor,
+                torn: true,
+                reason: reason.to_owned(),
             };
             if kind == 0 {
                 // Padding: the rest of the page must be zero.
@@ -192,70 +199,48 @@ impl<'a> SegmentDecoder<'a> {
                     .iter()
                     .any(|byte| *byte != 0)
                 {
-                    return Err(error_at(
-                        record_start.unwrap_or(fragment_start),
-                        false,
-                        format!("non-zero byte in page padding after offset {fragment_start}"),
-                    ));
+                    return Err(broken(format!(
+                        "non-zero byte in page padding after offset {fragment_start}"
+                    )));
                 }
                 self.offset = end;
                 continue;
             }
             if kind > LAST || type_byte & !(TYPE_MASK | SNAPPY_FLAG | ZSTD_FLAG) != 0 {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    false,
-                    format!(
-                        "invalid fragment type byte {type_byte:#04x} at offset {fragment_start}"
-                    ),
-                ));
+                return Err(broken(format!(
+                    "invalid fragment type byte {type_byte:#04x} at offset {fragment_start}"
+                )));
             }
             if fragment_start + HEADER_SIZE > self.bytes.len() {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    true,
-                    "fragment header cut short".into(),
-                ));
+                return Err(torn("fragment header cut short"));
             }
             let header = &self.bytes[fragment_start..fragment_start + HEADER_SIZE];
             let length = usize::from(u16::from_be_bytes([header[1], header[2]]));
             let checksum = u32::from_be_bytes([header[3], header[4], header[5], header[6]]);
             let page_left = PAGE_SIZE - fragment_start % PAGE_SIZE;
             if HEADER_SIZE + length > page_left {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    false,
-                    format!(
-                        "fragment at offset {fragment_start} claims {length} bytes, more than its page holds"
-                    ),
-                ));
+                return Err(broken(format!(
+                    "fragment at offset {fragment_start} claims {length} bytes, more than its page holds"
+                )));
             }
             let data_start = fragment_start + HEADER_SIZE;
             if data_start + length > self.bytes.len() {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    true,
-                    "fragment payload cut short".into(),
-                ));
+                return Err(torn("fragment payload cut short"));
             }
             let data = &self.bytes[data_start..data_start + length];
             if crc32c::crc32c(data) != checksum {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    false,
-                    format!("unexpected checksum of the fragment at offset {fragment_start}"),
-                ));
+                return Err(broken(format!(
+                    "unexpected checksum of the fragment at offset {fragment_start}"
+                )));
             }
             let sequence_ok = match kind {
                 FULL | FIRST => record_start.is_none(),
                 _ => record_start.is_some(),
             };
             if !sequence_ok {
-                return Err(error_at(
-                    record_start.unwrap_or(fragment_start),
-                    false,
-                    format!("fragment of type {kind} out of sequence at offset {fragment_start}"),
-                ));
+                return Err(broken(format!(
+                    "fragment of type {kind} out of sequence at offset {fragment_start}"
+                )));
             }
             if record_start.is_none() {
                 record_start = Some(fragment_start);
@@ -264,11 +249,9 @@ impl<'a> SegmentDecoder<'a> {
             payload.extend_from_slice(data);
             self.offset = data_start + length;
             if kind == FULL || kind == LAST {
-                let start = record_start.unwrap_or(fragment_start);
-                let data =
-                    decompress(flag, payload).map_err(|reason| error_at(start, false, reason))?;
+                let data = decompress(flag, payload).map_err(broken)?;
                 return Ok(Some(DecodedRecord {
-                    offset: start,
+                    offset: record_start.unwrap_or(fragment_start),
                     data,
                 }));
             }
