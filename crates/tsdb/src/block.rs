@@ -1,0 +1,1 @@
+//! Block directories: `meta.json`, tombstones, writing, opening and merging blocks.

@@ -1,0 +1,1 @@
+//! Block chunk segment files (`chunks/000001`, ...): see `shared/formats/tsdb-block.md` §4.
