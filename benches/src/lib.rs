@@ -45,6 +45,37 @@ pub fn node_exporter_request(series: usize, samples_per_series: usize) -> WriteR
     }
 }
 
+/// Returns the labels of the `index`-th node_exporter-like series (8 labels, the same shape
+/// [`node_exporter_request`] uses): 64 CPUs × 8 modes per host, 512 series per host.
+pub fn node_exporter_labels(index: usize) -> Vec<(&'static str, String)> {
+    let modes = [
+        "idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice",
+    ];
+    vec![
+        ("__name__", "node_cpu_seconds_total".into()),
+        ("cluster", "bench".into()),
+        ("cpu", (index % 64).to_string()),
+        ("env", "prod".into()),
+        ("instance", format!("host-{:04}:9100", index / 512)),
+        ("job", "node".into()),
+        ("mode", modes[(index / 64) % modes.len()].into()),
+        ("region", "eu-west".into()),
+    ]
+}
+
+/// Reads this process's resident set size in bytes from `/proc/self/status` (0 if unknown).
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
 /// Encodes `request` as a remote write body: protobuf, then the snappy block format.
 pub fn encode_body(request: &WriteRequest) -> Vec<u8> {
     use norn_proto::Message;

@@ -16,13 +16,17 @@
 //! - [`index`]: the block index file (format v2): writer and memory-mapped reader.
 //! - [`chunks`]: the block chunk segment files (`chunks/000001`, ...).
 //! - [`block`]: block directories: `meta.json`, tombstones, writing, opening, merging.
+//! - [`head`]: the in-memory head: striped series, postings, appender with commit/rollback.
+//! - [`db`]: a TSDB directory: head + WAL + blocks, replay on open, head compaction, queries.
 //! - [`error`]: the crate's error type.
 
 pub mod block;
 pub mod chunkenc;
 pub mod chunks;
+pub mod db;
 pub mod encoding;
 pub mod error;
+pub mod head;
 pub mod index;
 pub mod postings;
 pub mod series;

@@ -22,6 +22,11 @@ impl BitWriter {
         }
     }
 
+    /// Returns the allocated capacity of the underlying buffer.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
     /// Returns the bytes written so far (the last one padded with zero bits).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

@@ -85,6 +85,17 @@ impl XorChunk {
         usize::from(u16::from_be_bytes([bytes[0], bytes[1]]))
     }
 
+    /// Returns the last sample appended (timestamp and value bits preserved), if any.
+    pub fn last_sample(&self) -> Option<(i64, f64)> {
+        (self.num_samples() > 0)
+            .then(|| (self.state.timestamp, f64::from_bits(self.state.value_bits)))
+    }
+
+    /// Returns the heap bytes the chunk holds (for memory accounting).
+    pub fn heap_bytes(&self) -> usize {
+        self.stream.capacity()
+    }
+
     /// Returns an iterator over the samples.
     pub fn iter(&self) -> XorIterator<'_> {
         XorIterator::new(self.stream.bytes())
