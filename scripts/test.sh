@@ -16,12 +16,19 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
   echo "rustfmt and clippy are needed: rustup component add rustfmt clippy" >&2
   rustup component add rustfmt clippy
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-  step "installing python3 (layering check)"
-  apt-get update -qq && apt-get install -y -qq python3
+# Debian packages the tests use: python3 (layering check) and Prometheus's `prometheus` and
+# `promtool` (the TSDB tests check blocks against them). One `apt-get update` at most.
+# Later features add their services (an S3 server, Azurite, etcd, memcached) to this list.
+missing=()
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
+if ((${#missing[@]})); then
+  step "installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# Test services (Prometheus, an S3 server, Azurite, etcd, memcached) are installed here by
-# the features whose tests need them; today's tests need none.
 
 step "cargo fmt --check"
 cargo fmt --all --check

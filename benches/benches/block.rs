@@ -3,6 +3,8 @@
 //! second, and resolving selectors to postings against a written block's memory-mapped index
 //! (`postings_for_matchers`: postings lookups, roaring intersections and subtractions).
 
+#![allow(clippy::unwrap_used)] // Set-up and I/O failures should abort the benchmark loudly.
+
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -25,7 +27,7 @@ impl Scratch {
     fn new(name: &str) -> Self {
         let path = std::env::temp_dir().join(format!("norn-bench-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::create_dir_all(&path).unwrap();
         Self(path)
     }
 }
@@ -49,7 +51,7 @@ fn series_labels() -> Vec<Labels> {
                 ("job", job.as_str()),
                 ("shard", shard.as_str()),
             ])
-            .unwrap_or_default()
+            .unwrap()
         })
         .collect();
     all.sort();
@@ -76,11 +78,9 @@ fn chunks() -> Vec<ChunkMeta> {
 }
 
 fn write_block(parent: &Path, labels: &[Labels], chunks: &[ChunkMeta]) -> PathBuf {
-    let mut writer = BlockWriter::new(parent).unwrap_or_else(|e| panic!("{e}"));
+    let mut writer = BlockWriter::new(parent).unwrap();
     for series in labels {
-        writer
-            .add_series(series, chunks)
-            .unwrap_or_else(|e| panic!("{e}"));
+        writer.add_series(series, chunks).unwrap();
     }
     let meta = writer
         .finish(
@@ -89,7 +89,7 @@ fn write_block(parent: &Path, labels: &[Labels], chunks: &[ChunkMeta]) -> PathBu
             CompactionMeta::default(),
             None,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     parent.join(meta.ulid.to_string())
 }
 
@@ -112,10 +112,8 @@ fn write(criterion: &mut Criterion) {
 fn postings(criterion: &mut Criterion) {
     let scratch = Scratch::new("block-postings");
     let dir = write_block(&scratch.0, &series_labels(), &chunks());
-    let block = Block::open(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let matcher = |kind, name: &str, value: &str| {
-        Matcher::new(kind, name, value).unwrap_or_else(|e| panic!("{e}"))
-    };
+    let block = Block::open(&dir).unwrap();
+    let matcher = |kind, name: &str, value: &str| Matcher::new(kind, name, value).unwrap();
     let selectors = [
         (
             "name_and_job",
@@ -145,13 +143,17 @@ fn postings(criterion: &mut Criterion) {
     ];
     let mut group = criterion.benchmark_group("block/postings");
     for (name, matchers) in &selectors {
-        group.bench_with_input(BenchmarkId::from_parameter(name), matchers, |bench, matchers| {
-            bench.iter(|| {
-                postings_for_matchers(block.index(), matchers)
-                    .map(|set| set.len())
-                    .unwrap_or(0)
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(name),
+            matchers,
+            |bench, matchers| {
+                bench.iter(|| {
+                    postings_for_matchers(block.index(), matchers)
+                        .map(|set| set.len())
+                        .unwrap_or(0)
+                });
+            },
+        );
     }
     group.finish();
 }

@@ -5,13 +5,17 @@
 //! [`crate::index`]), chunk segment files under `chunks/` (see [`crate::chunks`]) and a
 //! `tombstones` file. It covers `[minTime, maxTime)`.
 //!
-//! - [`meta`](BlockMeta): the `meta.json` types, including Mimir's/Thanos' `thanos` section.
+//! - [`BlockMeta`] and its parts: `meta.json`, including the `thanos` section Mimir and
+//!   Thanos add (external labels, resolution, source, file list).
 //! - [`Tombstones`]: deleted intervals per series, read and written in Prometheus' format.
 //! - [`BlockWriter`]: writes a block series by series into a temporary directory and renames
 //!   it into place once everything is on disk.
 //! - [`Block`]: an opened block (index and chunks memory-mapped) answering selects, label
 //!   names and label values, with tombstones applied.
 //! - [`compact`]: merges blocks into one (vertical merges deduplicate samples).
+//!
+//! The submodules are private; everything callers need is re-exported here. Damaged block
+//! files surface as [`Error::InvalidBlock`](crate::Error::InvalidBlock) naming the block.
 
 mod compact;
 mod meta;

@@ -23,6 +23,9 @@ use crate::wal::{self, Wal, WalOptions};
 /// Name of the WAL directory inside a TSDB directory.
 pub const WAL_DIR: &str = "wal";
 
+/// Name of the head chunk files directory inside a TSDB directory.
+pub const CHUNKS_HEAD_DIR: &str = "chunks_head";
+
 /// Settings of a TSDB.
 #[derive(Clone, Debug, Default)]
 pub struct DbOptions {
@@ -66,7 +69,7 @@ impl Db {
     pub fn open(dir: &Path, options: DbOptions) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|error| Error::io("create", dir, error))?;
         let blocks = load_blocks(dir)?;
-        let head = Head::new(options.head.clone());
+        let head = Head::with_chunk_dir(options.head.clone(), &dir.join(CHUNKS_HEAD_DIR))?;
         if let Some(newest) = blocks.iter().map(|block| block.meta().max_time).max() {
             head.set_min_valid_time(newest);
         }
@@ -259,7 +262,7 @@ impl Db {
     }
 
     fn write_block(&self, start: i64, end: i64) -> Result<Option<BlockMeta>> {
-        let series = self.head.chunks_in_range(start, end - 1);
+        let series = self.head.chunks_in_range(start, end - 1)?;
         if series.is_empty() {
             return Ok(None);
         }

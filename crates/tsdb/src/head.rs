@@ -2,13 +2,14 @@
 //!
 //! Series live in two striped maps (by ref, and by label hash with an overflow map for hash
 //! collisions), each stripe behind its own lock so appenders on different series rarely meet.
-//! Each series has its own mutex over its chunks ([`series`]); the inverted index
-//! ([`postings`]) answers selectors and label lookups. Appends go through an [`Appender`],
+//! Each series has its own mutex over its chunks (module `series`); the inverted index
+//! (module `postings`) answers selectors and label lookups. Appends go through an [`Appender`],
 //! which validates samples as they come, writes the WAL on commit and only then makes the
 //! samples visible. [`Head::truncate`] drops chunks that were cut into a block and collects
 //! series left without samples.
 
 mod appender;
+mod chunk_files;
 mod postings;
 mod series;
 
@@ -22,12 +23,13 @@ use norn_model::labels::Labels;
 use norn_model::matcher::Matcher;
 
 pub use appender::{AppendError, Appender, CommitSummary};
+use chunk_files::HeadChunkFiles;
 use postings::MemPostings;
-use series::MemSeries;
+use series::{ChunkHandle, ChunkSink, MemSeries};
 
 use crate::error::Result;
 use crate::postings::{IndexLookup, postings_for_matchers};
-use crate::series::{ChunkSeries, SeriesRef};
+use crate::series::{ChunkMeta, ChunkSeries, SeriesRef};
 use crate::wal::Wal;
 use crate::wal::record::{Record, RefSample};
 
@@ -184,12 +186,26 @@ pub struct Head {
     /// Samples before this time are already in blocks and rejected as out of bounds.
     min_valid_time: AtomicI64,
     wal: OnceLock<Arc<Wal>>,
+    chunk_files: Option<HeadChunkFiles>,
     counters: HeadCounters,
 }
 
 impl Head {
-    /// Returns an empty head.
+    /// Returns an empty head that keeps every chunk in memory (tests, benchmarks, tools).
     pub fn new(options: HeadOptions) -> Self {
+        Self::build(options, None)
+    }
+
+    /// Returns an empty head that writes completed chunks to files in `chunks_dir` (emptied
+    /// first: the WAL is what rebuilds a head), keeping only open chunks in memory.
+    pub fn with_chunk_dir(options: HeadOptions, chunks_dir: &std::path::Path) -> Result<Self> {
+        let files = HeadChunkFiles::open(chunks_dir, chunk_files::MAX_FILE_SIZE)?;
+        Ok(Self::build(options, Some(files)))
+    }
+
+    fn build(mut options: HeadOptions, chunk_files: Option<HeadChunkFiles>) -> Self {
+        // Chunk spans are stored in 32 bits (about 49 days), far above any sensible range.
+        options.chunk_range = options.chunk_range.clamp(1, i64::from(u32::MAX));
         Self {
             series: StripeSeries::new(options.stripes),
             options,
@@ -199,8 +215,43 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             min_valid_time: AtomicI64::new(i64::MIN),
             wal: OnceLock::new(),
+            chunk_files,
             counters: HeadCounters::default(),
         }
+    }
+
+    /// Where series `series_ref` puts the chunks it completes.
+    pub(crate) fn sink(&self, series_ref: SeriesRef) -> ChunkSink<'_> {
+        ChunkSink {
+            files: self.chunk_files.as_ref(),
+            series_ref,
+            chunk_range: self.options.chunk_range,
+        }
+    }
+
+    /// Turns chunk handles into chunks, reading those on disk.
+    fn resolve(&self, handles: Vec<ChunkHandle>) -> Result<Vec<ChunkMeta>> {
+        handles
+            .into_iter()
+            .map(|handle| match handle {
+                ChunkHandle::Ready(meta) => Ok(meta),
+                ChunkHandle::OnDisk {
+                    min_time,
+                    max_time,
+                    location,
+                } => {
+                    let files = self.chunk_files.as_ref().ok_or_else(|| {
+                        crate::error::Error::corrupt("head chunk", "no chunk files configured")
+                    })?;
+                    Ok(ChunkMeta {
+                        min_time,
+                        max_time,
+                        encoding: crate::chunkenc::Encoding::Xor,
+                        data: files.read(location)?.into(),
+                    })
+                }
+            })
+            .collect()
     }
 
     /// Attaches the WAL commits are written to; a head without one keeps samples in memory
@@ -342,11 +393,11 @@ impl Head {
             let Some(series) = self.series.by_ref(series_ref) else {
                 continue;
             };
-            let chunks = series.lock().chunks(mint, maxt);
-            if !chunks.is_empty() {
+            let handles = series.lock().chunks(mint, maxt);
+            if !handles.is_empty() {
                 result.push(ChunkSeries {
                     labels: series.labels.clone(),
-                    chunks,
+                    chunks: self.resolve(handles)?,
                 });
             }
         }
@@ -439,6 +490,11 @@ impl Head {
                 }
             }
         }
+        if let Some(files) = &self.chunk_files
+            && let Err(error) = files.truncate(mint)
+        {
+            tracing::warn!(%error, "could not delete old head chunk files");
+        }
         self.min_time.store(new_min, Ordering::Release);
         if new_min == i64::MAX {
             // Empty head: the next sample sets the range again.
@@ -471,25 +527,32 @@ impl Head {
 
     /// Returns every series with the chunks that lie entirely in `[mint, maxt]`, sorted by
     /// labels: the input for cutting a block.
-    pub fn chunks_in_range(&self, mint: i64, maxt: i64) -> Vec<ChunkSeries> {
-        let mut result: Vec<ChunkSeries> = self
-            .all_series()
-            .into_iter()
-            .filter_map(|series| {
-                let chunks: Vec<_> = series
-                    .lock()
-                    .chunks(mint, maxt)
-                    .into_iter()
-                    .filter(|chunk| chunk.min_time >= mint && chunk.max_time <= maxt)
-                    .collect();
-                (!chunks.is_empty()).then(|| ChunkSeries {
-                    labels: series.labels.clone(),
-                    chunks,
+    pub fn chunks_in_range(&self, mint: i64, maxt: i64) -> Result<Vec<ChunkSeries>> {
+        let mut result = Vec::new();
+        for series in self.all_series() {
+            let handles: Vec<ChunkHandle> = series
+                .lock()
+                .chunks(mint, maxt)
+                .into_iter()
+                .filter(|handle| {
+                    let (min, max) = match handle {
+                        ChunkHandle::Ready(meta) => (meta.min_time, meta.max_time),
+                        ChunkHandle::OnDisk {
+                            min_time, max_time, ..
+                        } => (*min_time, *max_time),
+                    };
+                    min >= mint && max <= maxt
                 })
-            })
-            .collect();
+                .collect();
+            if !handles.is_empty() {
+                result.push(ChunkSeries {
+                    labels: series.labels.clone(),
+                    chunks: self.resolve(handles)?,
+                });
+            }
+        }
         result.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
-        result
+        Ok(result)
     }
 
     /// Applies one WAL record during replay. `ref_map` maps refs of duplicate series records
@@ -551,7 +614,7 @@ impl Head {
             // may hold them because commit logs before it applies.
             if let Ok(cut) = series
                 .lock()
-                .append(sample.t, sample.v, self.options.chunk_range)
+                .append(sample.t, sample.v, self.sink(series_ref))
             {
                 appended += 1;
                 if cut {

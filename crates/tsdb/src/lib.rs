@@ -18,6 +18,7 @@
 //! - [`block`]: block directories: `meta.json`, tombstones, writing, opening, merging.
 //! - [`head`]: the in-memory head: striped series, postings, appender with commit/rollback.
 //! - [`db`]: a TSDB directory: head + WAL + blocks, replay on open, head compaction, queries.
+//! - [`metrics`]: per-TSDB stats snapshots and the collector that exports their sums.
 //! - [`error`]: the crate's error type.
 
 pub mod block;
@@ -28,6 +29,7 @@ pub mod encoding;
 pub mod error;
 pub mod head;
 pub mod index;
+pub mod metrics;
 pub mod postings;
 pub mod series;
 pub mod wal;

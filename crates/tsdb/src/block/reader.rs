@@ -120,7 +120,10 @@ impl Block {
                 encoding,
                 data: data.into(),
             };
-            if let Some(chunk) = apply_tombstones(chunk, intervals).map_err(|e| self.wrap(e))? {
+            // A chunk trimmed by tombstones may no longer reach into the range.
+            if let Some(chunk) = apply_tombstones(chunk, intervals).map_err(|e| self.wrap(e))?
+                && chunk.overlaps(mint, maxt)
+            {
                 chunks.push(chunk);
             }
         }

@@ -427,6 +427,8 @@ fn select_applies_tombstones() {
     tombstones.add(ids[target], 1_800_000, 3_585_000);
     // The "other" series disappears entirely.
     tombstones.add(ids[other_index], i64::MIN, i64::MAX);
+    // The next one: the tail of its first chunk.
+    tombstones.add(ids[target + 1], 1_700_000, 1_785_000);
     tombstones.write_to_dir(&block_dir).unwrap();
 
     let block = Block::open(&block_dir).unwrap();
@@ -450,10 +452,20 @@ fn select_applies_tombstones() {
     );
     assert_ne!(first.chunks[0], all[target].chunks[0]);
     // Untouched series keep their chunk bytes.
-    assert_eq!(selected[1].chunks, all[target + 1].chunks);
+    assert_eq!(selected[2].chunks, all[target + 2].chunks);
     // A range only inside the deleted interval finds nothing for that series.
     let inside = block.select(&[], 2_000_000, 2_100_000).unwrap();
     assert_eq!(inside.len(), 9);
+    // The next series lost the tail of its first chunk: a range over just that tail does
+    // not return the trimmed chunk.
+    let tail = block.select(&[], 1_750_000, 1_790_000).unwrap();
+    assert!(tail.iter().all(|s| s.labels != all[target + 1].labels));
+    let before = block.select(&[], 1_600_000, 1_750_000).unwrap();
+    let trimmed = before
+        .iter()
+        .find(|s| s.labels == all[target + 1].labels)
+        .unwrap();
+    assert_eq!(trimmed.chunks[0].max_time, 1_695_000);
     assert!(inside.iter().all(|s| s.labels != all[target].labels));
 }
 

@@ -49,6 +49,16 @@ impl XorChunk {
         }
     }
 
+    /// Returns an empty chunk whose buffer has room for `bytes` bytes before growing.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut buffer = Vec::with_capacity(bytes.max(2));
+        buffer.extend_from_slice(&[0, 0]);
+        Self {
+            stream: BitWriter::from_parts(buffer, 0),
+            state: AppendState::default(),
+        }
+    }
+
     /// Reads a chunk's data (without the encoding byte), checking every sample decodes.
     /// Bytes after the last sample's bits are dropped.
     pub fn from_bytes(mut bytes: Vec<u8>) -> Result<Self> {

@@ -117,11 +117,17 @@ fn spec_segment() -> Vec<u8> {
 proptest! {
     #[test]
     fn arbitrary_segments_never_panic(
-        bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        mut bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        with_header: bool,
         reference in any::<u64>(),
-        small in 0u64..64,
+        small in 0u64..72,
     ) {
+        if with_header {
+            // A valid header lets the entry parser see the garbage.
+            bytes.splice(0..0, [0x85, 0xbd, 0x40, 0xdd, 0x01, 0, 0, 0]);
+        }
         if let Ok(reader) = ChunkReader::from_segments(vec![bytes]) {
+            let _ = reader.chunk(8);
             let _ = reader.chunk(reference);
             let _ = reader.chunk(small);
         }

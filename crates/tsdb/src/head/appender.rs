@@ -184,7 +184,6 @@ impl<'a> Appender<'a> {
     pub fn commit(mut self) -> Result<CommitSummary> {
         self.log(true)?;
         let head = self.head;
-        let chunk_range = head.options.chunk_range;
         let mut summary = CommitSummary::default();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         let mut chunks_created = 0;
@@ -193,11 +192,8 @@ impl<'a> Appender<'a> {
                 summary.appended += 1;
                 continue;
             }
-            match pending
-                .series
-                .lock()
-                .append(pending.t, pending.v, chunk_range)
-            {
+            let sink = head.sink(pending.series.series_ref);
+            match pending.series.lock().append(pending.t, pending.v, sink) {
                 Ok(cut) => {
                     summary.appended += 1;
                     chunks_created += u64::from(cut);

@@ -394,8 +394,98 @@ fn read_all(reader: &IndexReader) -> Result<Vec<String>> {
     Ok(seen)
 }
 
+/// Frames `body` as a `len | body | crc` section.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_be32(&mut out, body.len() as u32);
+    out.extend_from_slice(body);
+    put_be32(&mut out, crc32c::crc32c(body));
+    out
+}
+
+/// Builds an index whose sections have valid checksums but contents drawn by the caller, so
+/// the parsers behind the checksums see garbage too.
+fn checksummed_garbage(
+    symbols: &[String],
+    symbol_count_delta: u32,
+    series_body: &[u8],
+    postings_body: &[u8],
+    entries: &[(String, String, u64)],
+) -> Vec<u8> {
+    let mut out = vec![0xba, 0xaa, 0xd7, 0x00, 0x02];
+    let mut body = Vec::new();
+    put_be32(
+        &mut body,
+        (symbols.len() as u32).wrapping_add(symbol_count_delta),
+    );
+    for symbol in symbols {
+        put_uvarint_str(&mut body, symbol);
+    }
+    out.extend_from_slice(&framed(&body));
+    let series = out.len() as u64;
+    while out.len() % 16 != 0 {
+        out.push(0);
+    }
+    put_uvarint(&mut out, series_body.len() as u64);
+    out.extend_from_slice(series_body);
+    put_be32(&mut out, crc32c::crc32c(series_body));
+    while out.len() % 4 != 0 {
+        out.push(0);
+    }
+    let postings = out.len() as u64;
+    out.extend_from_slice(&framed(postings_body));
+    let table = out.len() as u64;
+    let mut body = Vec::new();
+    put_be32(&mut body, entries.len() as u32);
+    for (name, value, offset) in entries {
+        put_uvarint(&mut body, 2);
+        put_uvarint_str(&mut body, name);
+        put_uvarint_str(&mut body, value);
+        // Offsets near the real postings list, sometimes right on it.
+        put_uvarint(&mut body, if *offset < 8 { postings } else { *offset });
+    }
+    out.extend_from_slice(&framed(&body));
+    let toc = Toc {
+        symbols: 5,
+        series,
+        label_indices: postings,
+        label_indices_table: table,
+        postings,
+        postings_table: table,
+    };
+    out.extend_from_slice(&toc.encode());
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn checksummed_garbage_never_panics(
+        symbols in proptest::collection::vec("[a-c]{0,3}", 0..6),
+        symbol_count_delta in prop_oneof![Just(0u32), any::<u32>()],
+        series_body in proptest::collection::vec(any::<u8>(), 0..40),
+        postings_body in proptest::collection::vec(any::<u8>(), 0..24),
+        mut entries in proptest::collection::vec(("[a-b]{0,2}", "[a-b]{0,2}", 0u64..300), 0..6),
+        sort_entries: bool,
+    ) {
+        if sort_entries {
+            entries.sort();
+            entries.dedup_by(|a, b| (&a.0, &a.1) == (&b.0, &b.1));
+        }
+        let bytes = checksummed_garbage(&symbols, symbol_count_delta, &series_body, &postings_body, &entries);
+        let max_id = bytes.len() as u64 / 16;
+        if let Ok(reader) = IndexReader::from_bytes(bytes) {
+            let _ = read_all(&reader);
+            for id in 0..=max_id {
+                let _ = reader.series(id);
+                let _ = reader.labels(id);
+            }
+            for reference in 0..8 {
+                let _ = reader.symbol(reference);
+            }
+        }
+    }
 
     #[test]
     fn arbitrary_bytes_never_panic(mut bytes in proptest::collection::vec(any::<u8>(), 0..400), valid_toc: bool, id: u64) {
