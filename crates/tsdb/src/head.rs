@@ -12,6 +12,7 @@ mod appender;
 mod chunk_files;
 mod postings;
 mod series;
+mod symbols;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -26,6 +27,7 @@ pub use appender::{AppendError, Appender, CommitSummary};
 use chunk_files::HeadChunkFiles;
 use postings::MemPostings;
 use series::{ChunkHandle, ChunkSink, MemSeries};
+use symbols::SymbolTable;
 
 use crate::error::Result;
 use crate::postings::{IndexLookup, postings_for_matchers};
@@ -98,14 +100,14 @@ struct HashStripe {
 }
 
 impl HashStripe {
-    fn get(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+    fn get(&self, hash: u64, labels: &Labels, symbols: &SymbolTable) -> Option<&Arc<MemSeries>> {
         match self.unique.get(&hash) {
-            Some(series) if series.labels == *labels => Some(series),
+            Some(series) if symbols.equals(&series.symbols, labels) => Some(series),
             _ => self
                 .conflicts
                 .get(&hash)?
                 .iter()
-                .find(|series| series.labels == *labels),
+                .find(|series| symbols.equals(&series.symbols, labels)),
         }
     }
 
@@ -167,9 +169,14 @@ impl StripeSeries {
             .cloned()
     }
 
-    fn by_labels(&self, hash: u64, labels: &Labels) -> Option<Arc<MemSeries>> {
+    fn by_labels(
+        &self,
+        hash: u64,
+        labels: &Labels,
+        symbols: &SymbolTable,
+    ) -> Option<Arc<MemSeries>> {
         read(&self.hashes[hash as usize & self.mask])
-            .get(hash, labels)
+            .get(hash, labels, symbols)
             .cloned()
     }
 }
@@ -179,6 +186,7 @@ impl StripeSeries {
 pub struct Head {
     options: HeadOptions,
     series: StripeSeries,
+    symbols: SymbolTable,
     postings: RwLock<MemPostings>,
     last_series_ref: AtomicU64,
     min_time: AtomicI64,
@@ -208,6 +216,7 @@ impl Head {
         options.chunk_range = options.chunk_range.clamp(1, i64::from(u32::MAX));
         Self {
             series: StripeSeries::new(options.stripes),
+            symbols: SymbolTable::default(),
             options,
             postings: RwLock::default(),
             last_series_ref: AtomicU64::new(0),
@@ -345,7 +354,7 @@ impl Head {
     /// Returns the series with `labels`, creating it if needed; `true` means it was created.
     pub(crate) fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
         let hash = labels.hash();
-        if let Some(series) = self.series.by_labels(hash, labels) {
+        if let Some(series) = self.series.by_labels(hash, labels, &self.symbols) {
             return (series, false);
         }
         let series_ref = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
@@ -361,17 +370,26 @@ impl Head {
         logged: bool,
     ) -> (Arc<MemSeries>, bool) {
         let mut hashes = write(&self.series.hashes[hash as usize & self.series.mask]);
-        if let Some(existing) = hashes.get(hash, &labels) {
+        if let Some(existing) = hashes.get(hash, &labels, &self.symbols) {
             return (Arc::clone(existing), false);
         }
-        let series = Arc::new(MemSeries::new(series_ref, labels, logged));
+        let series = Arc::new(MemSeries::new(
+            series_ref,
+            self.symbols.intern(&labels),
+            logged,
+        ));
         hashes.insert(hash, Arc::clone(&series));
         write(&self.series.refs[series_ref as usize & self.series.mask])
             .insert(series_ref, Arc::clone(&series));
         drop(hashes);
-        write(&self.postings).add(series_ref, &series.labels);
+        write(&self.postings).add(series_ref, &labels);
         self.counters.series_created.fetch_add(1, Ordering::Relaxed);
         (series, true)
+    }
+
+    /// Returns a series' label set.
+    pub(crate) fn labels_of(&self, series: &MemSeries) -> Labels {
+        self.symbols.labels(&series.symbols)
     }
 
     pub(crate) fn series_by_ref(&self, series_ref: SeriesRef) -> Option<Arc<MemSeries>> {
@@ -396,7 +414,7 @@ impl Head {
             let handles = series.lock().chunks(mint, maxt);
             if !handles.is_empty() {
                 result.push(ChunkSeries {
-                    labels: series.labels.clone(),
+                    labels: self.labels_of(&series),
                     chunks: self.resolve(handles)?,
                 });
             }
@@ -418,7 +436,8 @@ impl Head {
         }
         let mut names = std::collections::BTreeSet::new();
         for series in self.matching_series_in_range(matchers, mint, maxt)? {
-            names.extend(series.labels.iter().map(|label| label.name.to_owned()));
+            let labels = self.labels_of(&series);
+            names.extend(labels.iter().map(|label| label.name.to_owned()));
         }
         Ok(names.into_iter().collect())
     }
@@ -437,7 +456,8 @@ impl Head {
         }
         let mut values = std::collections::BTreeSet::new();
         for series in self.matching_series_in_range(matchers, mint, maxt)? {
-            let value = series.labels.get(name);
+            let labels = self.labels_of(&series);
+            let value = labels.get(name);
             if !value.is_empty() {
                 values.insert(value.to_owned());
             }
@@ -511,12 +531,14 @@ impl Head {
     }
 
     fn remove_series(&self, series: &MemSeries) {
-        let hash = series.labels.hash();
+        let labels = self.labels_of(series);
+        let hash = labels.hash();
         write(&self.series.hashes[hash as usize & self.series.mask])
             .remove(hash, series.series_ref);
         write(&self.series.refs[series.series_ref as usize & self.series.mask])
             .remove(&series.series_ref);
-        write(&self.postings).remove(series.series_ref, &series.labels);
+        write(&self.postings).remove(series.series_ref, &labels);
+        self.symbols.release(&series.symbols);
     }
 
     /// Returns true if the head still holds series `series_ref` (the WAL checkpoint keeps
@@ -546,7 +568,7 @@ impl Head {
                 .collect();
             if !handles.is_empty() {
                 result.push(ChunkSeries {
-                    labels: series.labels.clone(),
+                    labels: self.labels_of(&series),
                     chunks: self.resolve(handles)?,
                 });
             }

@@ -240,7 +240,7 @@ impl<'a> Appender<'a> {
             .filter(|series| !series.logged.load(Ordering::Acquire))
             .map(|series| RefSeries {
                 series_ref: series.series_ref,
-                labels: series.labels.clone(),
+                labels: self.head.labels_of(series),
             })
             .collect();
         let mut series_record = Vec::new();

@@ -9,8 +9,6 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use norn_model::labels::Labels;
-
 use super::chunk_files::{DiskChunkRef, HeadChunkFiles};
 use crate::chunkenc::{Encoding, TARGET_SAMPLES_PER_CHUNK, XorChunk};
 use crate::series::{ChunkMeta, SeriesRef};
@@ -111,17 +109,18 @@ pub(crate) struct SeriesData {
 #[derive(Debug)]
 pub(crate) struct MemSeries {
     pub(crate) series_ref: SeriesRef,
-    pub(crate) labels: Labels,
+    /// The label set as symbol IDs (name, value, name, value, …) of the head's symbol table.
+    pub(crate) symbols: Box<[u32]>,
     /// Whether a series record for this series is in the WAL.
     pub(crate) logged: AtomicBool,
     data: Mutex<SeriesData>,
 }
 
 impl MemSeries {
-    pub(crate) fn new(series_ref: SeriesRef, labels: Labels, logged: bool) -> Self {
+    pub(crate) fn new(series_ref: SeriesRef, symbols: Box<[u32]>, logged: bool) -> Self {
         Self {
             series_ref,
-            labels,
+            symbols,
             logged: AtomicBool::new(logged),
             data: Mutex::new(SeriesData::default()),
         }
@@ -136,7 +135,7 @@ impl MemSeries {
     /// Returns the heap bytes this series holds, excluding the index.
     pub(crate) fn heap_bytes(&self) -> usize {
         let data = self.lock();
-        self.labels.heap_bytes()
+        self.symbols.len() * std::mem::size_of::<u32>()
             + data.completed.capacity() * std::mem::size_of::<CompletedChunk>()
             + data.in_memory.as_ref().map_or(0, |chunks| {
                 chunks

@@ -182,8 +182,14 @@ fn truncation_drops_old_chunks_and_collects_empty_series() {
         .unwrap();
     appender.commit().unwrap();
 
+    assert_eq!(head.symbols.len(), 3, "__name__, old, live");
     let removed = head.truncate(DEFAULT_CHUNK_RANGE);
     assert_eq!(removed.len(), 1);
+    assert_eq!(
+        head.symbols.len(),
+        2,
+        "the collected series' symbols are freed"
+    );
     assert_eq!(head.num_series(), 1);
     assert_eq!(
         samples(&head, &[])[0].1,
@@ -220,15 +226,17 @@ fn series_with_pending_appends_survive_truncation() {
 #[test]
 fn hash_conflicts_keep_series_apart() {
     let mut stripe = HashStripe::default();
-    let a = Arc::new(MemSeries::new(1, labels(&[("a", "1")]), false));
-    let b = Arc::new(MemSeries::new(2, labels(&[("b", "2")]), false));
+    let symbols = SymbolTable::default();
+    let (labels_a, labels_b) = (labels(&[("a", "1")]), labels(&[("b", "2")]));
+    let a = Arc::new(MemSeries::new(1, symbols.intern(&labels_a), false));
+    let b = Arc::new(MemSeries::new(2, symbols.intern(&labels_b), false));
     stripe.insert(42, Arc::clone(&a));
     stripe.insert(42, Arc::clone(&b));
-    assert_eq!(stripe.get(42, &a.labels).unwrap().series_ref, 1);
-    assert_eq!(stripe.get(42, &b.labels).unwrap().series_ref, 2);
+    assert_eq!(stripe.get(42, &labels_a, &symbols).unwrap().series_ref, 1);
+    assert_eq!(stripe.get(42, &labels_b, &symbols).unwrap().series_ref, 2);
     stripe.remove(42, 1);
-    assert!(stripe.get(42, &a.labels).is_none());
-    assert_eq!(stripe.get(42, &b.labels).unwrap().series_ref, 2);
+    assert!(stripe.get(42, &labels_a, &symbols).is_none());
+    assert_eq!(stripe.get(42, &labels_b, &symbols).unwrap().series_ref, 2);
     stripe.remove(42, 2);
     assert!(stripe.unique.is_empty() && stripe.conflicts.is_empty());
 }
