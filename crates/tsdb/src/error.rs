@@ -38,8 +38,10 @@ pub enum Error {
     /// The WAL is damaged somewhere other than its tail: data after the damage would be lost by
     /// truncating, so the engine refuses to start and names the place.
     #[error(
-        "WAL corruption in segment {segment} at offset {offset} ({reason}) with valid records after \
-         it; refusing to start. Move the WAL segment aside to start without its data"
+        "WAL corruption in segment {segment} at offset {offset}: {reason}. Refusing to start: \
+         this is not a torn tail, and cutting the WAL here would drop data written after it. \
+         To start without that data, move this segment and the later ones out of the WAL \
+         directory"
     )]
     WalCorruption {
         /// The segment file.
