@@ -209,38 +209,37 @@ impl Db {
     /// Cuts blocks from the head while it spans more than one and a half chunk ranges; returns
     /// the blocks written.
     pub fn compact_head(&self) -> Result<Vec<BlockMeta>> {
-        let _guard = self
-            .compaction
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         let range = self.options.head.chunk_range;
-        let mut written = Vec::new();
-        loop {
-            let (min, max) = (self.head.min_time(), self.head.max_time());
-            if min > max || max.saturating_sub(min) <= range / 2 * 3 {
-                break;
-            }
-            let start = min.div_euclid(range) * range;
-            written.extend(self.cut_block(start, start + range)?);
-        }
-        Ok(written)
+        self.cut_blocks_while(|min, max| max.saturating_sub(min) > range / 2 * 3)
     }
 
     /// Cuts every sample in the head into blocks (one per chunk range) and empties the head;
     /// used on shutdown and by `/ingester/flush`.
     pub fn flush(&self) -> Result<Vec<BlockMeta>> {
+        self.cut_blocks_while(|_, _| true)
+    }
+
+    /// Cuts the head's oldest chunk range into a block while the head holds samples and
+    /// `wanted(head min, head max)` says so.
+    fn cut_blocks_while(&self, wanted: impl Fn(i64, i64) -> bool) -> Result<Vec<BlockMeta>> {
         let _guard = self
             .compaction
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let range = self.options.head.chunk_range;
         let mut written = Vec::new();
+        let mut previous_start = None;
         loop {
             let (min, max) = (self.head.min_time(), self.head.max_time());
-            if min > max {
+            if min > max || !wanted(min, max) {
                 break;
             }
             let start = min.div_euclid(range) * range;
+            // Each cut moves the head's start past `start`; stop rather than spin if not.
+            if previous_start.is_some_and(|previous| start <= previous) {
+                break;
+            }
+            previous_start = Some(start);
             written.extend(self.cut_block(start, start + range)?);
         }
         Ok(written)
