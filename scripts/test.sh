@@ -16,12 +16,15 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
   echo "rustfmt and clippy are needed: rustup component add rustfmt clippy" >&2
   rustup component add rustfmt clippy
 fi
-# Debian packages the tests use: python3 (layering check) and Prometheus's `prometheus` and
-# `promtool` (the TSDB tests check blocks against them). One `apt-get update` at most.
+# Debian packages the tests use: python3 (layering check), Prometheus's `prometheus` and
+# `promtool` (the TSDB tests check blocks against them; the write-path tests remote-write with
+# Prometheus) and `victoria-metrics` for `vmagent` (a second remote-write client). One
+# `apt-get update` at most.
 # Later features add their services (an S3 server, Azurite, etcd, memcached) to this list.
 missing=()
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
+command -v vmagent >/dev/null 2>&1 || missing+=(victoria-metrics)
 if ((${#missing[@]})); then
   step "installing Debian packages: ${missing[*]}"
   sudo_cmd=()

@@ -6,6 +6,8 @@
 
 use norn_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
 
+pub mod loadgen;
+
 /// Builds a node_exporter-like remote write 1.0 request: `series` series with `samples_per_series`
 /// samples each, 8 labels per series, timestamps 15s apart.
 pub fn node_exporter_request(series: usize, samples_per_series: usize) -> WriteRequest {

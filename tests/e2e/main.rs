@@ -4,3 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod single_node;
+mod write_api;
+mod write_clients;
+mod write_crash;

@@ -454,13 +454,37 @@ pub fn diff_values(actual: &Value, defaults: &Value) -> Option<Value> {
 }
 
 /// Replaces every non-empty secret of `tree` with `********`.
+///
+/// A path segment ending in `[]` (`auth.credentials[].password`) walks every item of a list.
 pub fn redact_secrets(tree: &mut Value, specs: &[FlagSpec]) {
     for spec in specs.iter().filter(|spec| spec.secret) {
-        let is_set = get_path(tree, &spec.path)
-            .is_some_and(|value| value.as_str().is_some_and(|text| !text.is_empty()));
-        if is_set {
-            set_path(tree, &spec.path, Value::String("********".into()));
+        let segments: Vec<&str> = spec.path.split('.').collect();
+        redact_at(tree, &segments);
+    }
+}
+
+fn redact_at(node: &mut Value, segments: &[&str]) {
+    let Some((first, rest)) = segments.split_first() else {
+        if node.as_str().is_some_and(|text| !text.is_empty()) {
+            *node = Value::String("********".into());
         }
+        return;
+    };
+    let (key, each) = match first.strip_suffix("[]") {
+        Some(key) => (key, true),
+        None => (*first, false),
+    };
+    let Some(child) = node.get_mut(key) else {
+        return;
+    };
+    match child {
+        Value::Sequence(items) if each => {
+            for item in items {
+                redact_at(item, rest);
+            }
+        }
+        child if !each => redact_at(child, rest),
+        _ => {}
     }
 }
 

@@ -13,5 +13,6 @@ pub mod config;
 pub mod duration;
 pub mod fs;
 pub mod service;
+pub mod time;
 
 pub use duration::Duration;

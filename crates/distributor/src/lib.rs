@@ -1,17 +1,29 @@
 //! Distributor role (layer 4): validates, rate-limits, HA-deduplicates and shards incoming
 //! samples onto ingesters.
 //!
+//! - [`http`]: `POST /api/v1/push` and the distributor's status pages.
+//! - [`decode`]: remote write 1.0/2.0 decoding without per-label allocations.
+//! - [`distributor`]: the push pipeline (limits, HA, validation, sharding, quorum).
+//! - [`validation`]: per-series checks with Mimir's error IDs; [`ha_tracker`]: HA
+//!   deduplication; [`rate_limit`]: per-tenant token buckets; [`metrics`]; [`config`];
+//!   [`service`]: ring membership and lifecycle.
+//!
 //! A role crate depends on layers 0–3 only and never on another role; roles talk through
-//! `norn-rpc`. It exposes its service for the module graph in `norn-server`.
+//! `norn-rpc`.
 
-use async_trait::async_trait;
-use norn_common::service::Service;
+pub mod config;
+pub mod decode;
+pub mod distributor;
+pub mod ha_tracker;
+pub mod http;
+pub mod metrics;
+pub mod rate_limit;
+pub mod service;
+pub mod validation;
 
-/// The distributor's service. The push pipeline arrives with the write path; until then the
-/// service takes part in the lifecycle only, so `-target=distributor` starts, reports ready and
-/// stops like every other role.
-#[derive(Debug, Default)]
-pub struct DistributorService;
+pub use config::DistributorConfig;
+pub use distributor::Distributor;
+pub use service::DistributorService;
 
-#[async_trait]
-impl Service for DistributorService {}
+#[cfg(test)]
+mod tests;

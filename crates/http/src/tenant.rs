@@ -1,4 +1,4 @@
-//! Tenant extraction from `X-Scope-OrgID`, as Mimir does it.
+//! Tenant extraction from `X-Scope-OrgID`, as Mimir does it, and the built-in credentials check.
 //!
 //! With multitenancy enabled (the default) a request must name its tenant in `X-Scope-OrgID`:
 //! a missing header is `401 no org id`, an invalid ID is `401` with the reason. With
@@ -6,25 +6,56 @@
 //! (`anonymous`). Reads may name several tenants as `a|b` when tenant federation is enabled;
 //! otherwise several IDs are `422 too many tenant IDs present`.
 //!
+//! When credentials are configured ([`crate::auth`]), every request must first present one in
+//! `Authorization` (`Basic` or `Bearer`), else `401` with `WWW-Authenticate: Basic realm="norn"`.
+//! The credential then decides the tenant: `X-Scope-OrgID` may only name tenants it grants, and
+//! may be left out when it grants exactly one. With multitenancy disabled the credential still
+//! gates access and the tenant stays the no-auth tenant.
+//!
 //! The [`TenantResolver`] holding these settings travels in the request extensions (the server
 //! installs it with `axum::Extension`), so any role's router can use the extractors.
 
+use std::fmt;
+
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, HeaderValue, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use norn_model::tenant::{self, TenantId};
 
+use crate::auth::CredentialSource;
 use crate::error::HttpError;
 
 /// The header that carries the tenant.
 pub const ORG_ID_HEADER: &str = "X-Scope-OrgID";
 
+/// The challenge sent in `WWW-Authenticate` with a `401` caused by credentials.
+pub const AUTHENTICATE_CHALLENGE: &str = "Basic realm=\"norn\"";
+
+/// The body of the `401` for a missing or unknown credential.
+pub const MISSING_CREDENTIALS: &str = "missing or invalid credentials: send Authorization: Basic <base64 of username:password> or Authorization: Bearer <token>";
+
 /// How requests are mapped to tenants.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TenantResolver {
     multitenancy_enabled: bool,
     no_auth_tenant: TenantId,
     federation_enabled: bool,
+    credentials: Option<CredentialSource>,
+}
+
+impl fmt::Debug for TenantResolver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TenantResolver")
+            .field("multitenancy_enabled", &self.multitenancy_enabled)
+            .field("no_auth_tenant", &self.no_auth_tenant)
+            .field("federation_enabled", &self.federation_enabled)
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|source| source()),
+            )
+            .finish()
+    }
 }
 
 impl TenantResolver {
@@ -38,24 +69,56 @@ impl TenantResolver {
             multitenancy_enabled,
             no_auth_tenant,
             federation_enabled,
+            credentials: None,
         }
     }
 
-    /// Returns the tenants a request names, sorted and de-duplicated (one unless federating).
+    /// Checks credentials from `source`, asked on every request (so it may change at runtime);
+    /// while it yields an empty set, requests are resolved as without credentials.
+    pub fn with_credentials(mut self, source: CredentialSource) -> Self {
+        self.credentials = Some(source);
+        self
+    }
+
+    /// Returns the tenants a request names, sorted and de-duplicated (one unless federating),
+    /// after checking its credentials when any are configured.
     pub fn resolve(&self, parts: &Parts) -> Result<Vec<TenantId>, HttpError> {
+        let credentials = self.credentials.as_ref().map(|source| source());
+        let granted = match credentials.as_deref() {
+            Some(set) if !set.is_empty() => Some(
+                set.authenticate(parts.headers.get(AUTHORIZATION))
+                    .ok_or_else(|| challenge(MISSING_CREDENTIALS))?,
+            ),
+            _ => None,
+        };
         if !self.multitenancy_enabled {
             return Ok(vec![self.no_auth_tenant.clone()]);
         }
         let unauthorized = |message: String| HttpError::new(StatusCode::UNAUTHORIZED, message);
-        let header = parts
-            .headers
-            .get(ORG_ID_HEADER)
-            .ok_or_else(|| unauthorized("no org id".to_owned()))?;
+        let Some(header) = parts.headers.get(ORG_ID_HEADER) else {
+            return match granted {
+                None => Err(unauthorized("no org id".to_owned())),
+                Some([only]) => Ok(vec![only.clone()]),
+                Some(several) => Err(challenge(format!(
+                    "the credentials grant several tenants ({}): name one of them in the {ORG_ID_HEADER} header",
+                    join(several)
+                ))),
+            };
+        };
         let header = header
             .to_str()
             .map_err(|_| unauthorized("tenant ID is not valid ASCII".to_owned()))?;
         let ids =
             tenant::parse_tenant_ids(header).map_err(|error| unauthorized(error.to_string()))?;
+        if let Some(granted) = granted
+            && let Some(denied) = ids.iter().find(|id| granted.binary_search(id).is_err())
+        {
+            return Err(challenge(format!(
+                "the credentials do not grant tenant {:?} named in {ORG_ID_HEADER}; they grant: {}",
+                denied.as_str(),
+                join(granted)
+            )));
+        }
         if ids.len() > 1 && !self.federation_enabled {
             return Err(HttpError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,6 +130,22 @@ impl TenantResolver {
         }
         Ok(ids)
     }
+}
+
+/// A `401` that asks for credentials.
+fn challenge(message: impl Into<String>) -> HttpError {
+    HttpError::new(StatusCode::UNAUTHORIZED, message).with_header(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static(AUTHENTICATE_CHALLENGE),
+    )
+}
+
+fn join(tenants: &[TenantId]) -> String {
+    tenants
+        .iter()
+        .map(TenantId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn resolver(parts: &Parts) -> Result<&TenantResolver, HttpError> {

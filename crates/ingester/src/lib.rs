@@ -1,38 +1,29 @@
-//! Ingester role (layer 4): one TSDB per tenant with WAL, head compaction and block shipping.
+//! Ingester role (layer 4): one TSDB per tenant with WAL, head compaction and per-tenant
+//! series limits.
+//!
+//! - [`ingester`]: the per-tenant TSDBs and the push/read paths ([`Ingester`] implements
+//!   `norn_rpc::IngesterClient`).
+//! - [`service`]: ring membership, WAL replay before ready, periodic work, shutdown.
+//! - [`limiter`]: per-tenant series limits at series creation; [`active`]: active series;
+//!   [`metadata`]: metric metadata; [`rate`]: smoothed ingestion rates; [`metrics`]: the
+//!   ingester's `cortex_ingester_*` metrics; [`config`]: the `ingester:` block.
 //!
 //! A role crate depends on layers 0–3 only and never on another role; roles talk through
-//! `norn-rpc`. It exposes its service for the module graph in `norn-server`.
+//! `norn-rpc`.
 
-use std::path::PathBuf;
+pub mod active;
+pub mod config;
+pub mod http;
+pub mod ingester;
+pub mod limiter;
+pub mod metadata;
+pub mod metrics;
+pub mod rate;
+pub mod service;
 
-use async_trait::async_trait;
-use norn_common::fs::ensure_writable_dir;
-use norn_common::service::{Service, ServiceError};
-use tokio_util::sync::CancellationToken;
+pub use config::IngesterConfig;
+pub use ingester::Ingester;
+pub use service::IngesterService;
 
-/// The ingester's service. On start it makes sure the TSDB directory
-/// (`blocks_storage.tsdb.dir`) exists and is writable, as Mimir's ingester does; per-tenant
-/// TSDBs, WAL replay and shipping arrive with the write path.
-#[derive(Debug)]
-pub struct IngesterService {
-    tsdb_dir: PathBuf,
-}
-
-impl IngesterService {
-    /// Returns an ingester keeping its TSDBs under `tsdb_dir`.
-    pub fn new(tsdb_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            tsdb_dir: tsdb_dir.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl Service for IngesterService {
-    async fn starting(&self, _stop: CancellationToken) -> Result<(), ServiceError> {
-        ensure_writable_dir(
-            &self.tsdb_dir,
-            "blocks_storage.tsdb.dir (-blocks-storage.tsdb.dir)",
-        )
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -6,9 +6,13 @@
 //!   without a restart; a broken file never takes effect, the last good one stays.
 //! - [`Overrides`]: the handle the roles ask for a tenant's effective limits.
 
+pub mod discards;
+pub mod error_id;
 pub mod limits;
 pub mod runtime;
 
+pub use discards::DiscardMetrics;
+pub use error_id::ErrorId;
 pub use limits::Limits;
 pub use runtime::{
     Overrides, RuntimeConfig, RuntimeConfigConfig, RuntimeConfigError, RuntimeConfigMetrics,

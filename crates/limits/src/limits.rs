@@ -37,7 +37,29 @@ pub struct Limits {
     pub creation_grace_period: Duration,
     /// How far in the past a sample's timestamp may be; 0 disables the check.
     pub past_grace_period: Duration,
+    /// Metric metadata entries a tenant may have across the cluster; 0 disables the limit.
+    pub max_global_metadata_per_user: u64,
+    /// Metadata entries one metric may have across the cluster; 0 disables the limit.
+    pub max_global_metadata_per_metric: u64,
+    /// Reject metadata without a metric family name.
+    pub enforce_metadata_metric_name: bool,
+    /// Which metric and label names are valid: `utf8` (Prometheus 3) or `legacy`
+    /// (`[a-zA-Z_:][a-zA-Z0-9_:]*` for metric names, no colon in label names).
+    pub name_validation_scheme: String,
+    /// Deduplicate samples from HA Prometheus pairs for this tenant.
+    pub accept_ha_samples: bool,
+    /// The label naming a tenant's HA cluster.
+    pub ha_cluster_label: String,
+    /// The label naming the replica within an HA cluster; removed before storage.
+    pub ha_replica_label: String,
+    /// HA clusters a tenant may have; 0 disables the limit.
+    pub ha_max_clusters: u64,
+    /// Label names removed from every series before validation and storage.
+    pub drop_labels: Vec<String>,
 }
+
+/// The name validation schemes `name_validation_scheme` accepts.
+pub const NAME_VALIDATION_SCHEMES: &[&str] = &["utf8", "legacy"];
 
 impl Default for Limits {
     fn default() -> Self {
@@ -54,13 +76,22 @@ impl Default for Limits {
             max_metadata_length: 1024,
             creation_grace_period: Duration::from_secs(600),
             past_grace_period: Duration::default(),
+            max_global_metadata_per_user: 0,
+            max_global_metadata_per_metric: 0,
+            enforce_metadata_metric_name: true,
+            name_validation_scheme: "utf8".into(),
+            accept_ha_samples: false,
+            ha_cluster_label: "cluster".into(),
+            ha_replica_label: "__replica__".into(),
+            ha_max_clusters: 100,
+            drop_labels: Vec::new(),
         }
     }
 }
 
 impl ConfigSection for Limits {
     fn specs() -> Vec<FlagSpec> {
-        use FlagKind::{Duration, Float, Uint};
+        use FlagKind::{Bool, Duration, Float, List, String, Uint};
         vec![
             FlagSpec::new(
                 "ingestion_rate",
@@ -134,6 +165,60 @@ impl ConfigSection for Limits {
                 Duration,
                 "How far in the past a sample's timestamp may be before it is rejected; 0 disables the check.",
             ),
+            FlagSpec::new(
+                "max_global_metadata_per_user",
+                "ingester.max-global-metadata-per-user",
+                Uint,
+                "Metric metadata entries a tenant may have across all ingesters; 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "max_global_metadata_per_metric",
+                "ingester.max-global-metadata-per-metric",
+                Uint,
+                "Metadata entries one metric may have across all ingesters; 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "enforce_metadata_metric_name",
+                "validation.enforce-metadata-metric-name",
+                Bool,
+                "Reject metric metadata that has no metric family name.",
+            ),
+            FlagSpec::new(
+                "name_validation_scheme",
+                "validation.name-validation-scheme",
+                String,
+                "Which metric and label names are valid: utf8 (any UTF-8 text, as Prometheus 3 accepts) or legacy ([a-zA-Z_:][a-zA-Z0-9_:]* for metric names, [a-zA-Z_][a-zA-Z0-9_]* for label names).",
+            ),
+            FlagSpec::new(
+                "accept_ha_samples",
+                "distributor.ha-tracker.enable-for-all-users",
+                Bool,
+                "Deduplicate samples from HA Prometheus replicas: only the elected replica of each cluster is stored. Needs distributor.ha_tracker.enable_ha_tracker.",
+            ),
+            FlagSpec::new(
+                "ha_cluster_label",
+                "distributor.ha-tracker.cluster",
+                String,
+                "Label naming the HA cluster a sample comes from.",
+            ),
+            FlagSpec::new(
+                "ha_replica_label",
+                "distributor.ha-tracker.replica",
+                String,
+                "Label naming the replica within an HA cluster; removed before storage.",
+            ),
+            FlagSpec::new(
+                "ha_max_clusters",
+                "distributor.ha-tracker.max-clusters",
+                Uint,
+                "HA clusters a tenant may have; 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "drop_labels",
+                "distributor.drop-label",
+                List,
+                "Comma-separated label names removed from every series before validation and storage.",
+            ),
         ]
     }
 
@@ -143,6 +228,18 @@ impl ConfigSection for Limits {
         }
         if !(self.request_rate.is_finite() && self.request_rate >= 0.0) {
             return Err("limits.request_rate (-distributor.request-rate-limit) must be a non-negative number".into());
+        }
+        if !NAME_VALIDATION_SCHEMES.contains(&self.name_validation_scheme.as_str()) {
+            return Err(format!(
+                "limits.name_validation_scheme (-validation.name-validation-scheme) is {:?}; valid values: {}",
+                self.name_validation_scheme,
+                NAME_VALIDATION_SCHEMES.join(", ")
+            ));
+        }
+        if self.ha_cluster_label.is_empty() || self.ha_replica_label.is_empty() {
+            return Err(
+                "limits.ha_cluster_label and limits.ha_replica_label must not be empty".into(),
+            );
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The runtime configuration file: per-tenant `overrides:` reloaded without a restart.
+//! The runtime configuration file: per-tenant `overrides:` and extra `credentials:`, reloaded
+//! without a restart.
 //!
 //! The file (or a comma-separated list of files, merged left to right as Mimir does) looks like:
 //!
@@ -7,13 +8,22 @@
 //!   tenant-a:
 //!     ingestion_rate: 50000
 //!     max_global_series_per_user: 2000000
+//! credentials:            # same shape as the `auth.credentials` block of the main config
+//!   - tenants: [tenant-a]
+//!     token: abc123
 //! ```
 //!
 //! A tenant's override starts from the `limits:` block of the main configuration and replaces
-//! only the keys it names. [`RuntimeConfigService`] loads the file on start (a broken file then
-//! fails start-up) and polls it every period; a file that fails to read or parse is logged,
-//! counted in `norn_runtime_config_reload_failures_total`, and ignored, so the last good
-//! configuration stays in force. Unchanged content (same SHA-256) is not parsed again.
+//! only the keys it names. The runtime `credentials:` are added to the main configuration's
+//! (a username or token present in both takes the runtime grant); merging several files
+//! replaces the list as a whole, like any non-mapping value. A credential that fails
+//! validation (see `norn_http::auth`) refuses the whole file, as a bad override does.
+//! [`Overrides::credential_source`] hands the credentials in force to the HTTP tenant resolver.
+//!
+//! [`RuntimeConfigService`] loads the file on start (a broken file then fails start-up) and
+//! polls it every period; a file that fails to read or parse is logged, counted in
+//! `norn_runtime_config_reload_failures_total`, and ignored, so the last good configuration
+//! stays in force. Unchanged content (same SHA-256) is not parsed again.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -22,6 +32,7 @@ use async_trait::async_trait;
 use norn_common::Duration;
 use norn_common::config::{self, ConfigSection, FlagKind, FlagSpec};
 use norn_common::service::{Service, ServiceError};
+use norn_http::auth::{self, Credential, CredentialSet, CredentialSource};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -98,6 +109,28 @@ impl RuntimeConfigConfig {
 pub struct RuntimeConfig {
     /// Effective limits of each tenant that has an override.
     pub overrides: BTreeMap<String, Arc<Limits>>,
+    /// Credentials added to the main configuration's (serialized with secrets redacted, as
+    /// `/runtime_config` shows this struct).
+    #[serde(
+        serialize_with = "auth::serialize_redacted",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub credentials: Vec<Credential>,
+}
+
+/// The runtime file's `credentials:` key, deserialized on its own so errors name it.
+#[derive(Deserialize)]
+struct RuntimeCredentials {
+    credentials: Vec<Credential>,
+}
+
+fn credentials_from(value: Value) -> Result<Vec<Credential>, RuntimeConfigError> {
+    let mut top = serde_yaml_ng::Mapping::new();
+    top.insert(Value::String("credentials".into()), value);
+    let parsed: RuntimeCredentials =
+        config::from_value(Value::Mapping(top)).map_err(RuntimeConfigError::Invalid)?;
+    auth::check_unique(&parsed.credentials, "credentials").map_err(RuntimeConfigError::Invalid)?;
+    Ok(parsed.credentials)
 }
 
 /// Why a runtime configuration was rejected.
@@ -145,7 +178,7 @@ pub fn parse_runtime_config(
         return match merged {
             Value::Null => Ok(runtime),
             _ => Err(RuntimeConfigError::Invalid(
-                "the file must be a mapping with an `overrides:` key".into(),
+                "the file must be a mapping with `overrides:` and/or `credentials:` keys".into(),
             )),
         };
     };
@@ -178,9 +211,14 @@ pub fn parse_runtime_config(
                     runtime.overrides.insert(tenant, Arc::new(limits));
                 }
             }
+            Some("credentials") => {
+                if !value.is_null() {
+                    runtime.credentials = credentials_from(value)?;
+                }
+            }
             other => {
                 return Err(RuntimeConfigError::Invalid(format!(
-                    "unknown key {:?}; the runtime configuration accepts: overrides",
+                    "unknown key {:?}; the runtime configuration accepts: overrides, credentials",
                     other.unwrap_or("(not a string)")
                 )));
             }
@@ -248,12 +286,59 @@ impl Overrides {
         }
     }
 
+    /// Returns a credential source for `TenantResolver::with_credentials`: the main
+    /// configuration's `static_credentials` plus the runtime file's, as a [`CredentialSet`]
+    /// rebuilt once per reload (requests in between share it).
+    pub fn credential_source(&self, static_credentials: Vec<Credential>) -> CredentialSource {
+        let cache = CredentialCache {
+            overrides: self.clone(),
+            static_credentials,
+            built: RwLock::new(None),
+        };
+        Arc::new(move || cache.get())
+    }
+
     fn replace(&self, runtime: RuntimeConfig) {
         let runtime = Arc::new(runtime);
         match self.runtime.write() {
             Ok(mut guard) => *guard = runtime,
             Err(poisoned) => *poisoned.into_inner() = runtime,
         }
+    }
+}
+
+/// The credential set built for one runtime configuration, keyed by that configuration's
+/// identity (the `Arc` is kept, so its address cannot be reused by a later one).
+struct CredentialCache {
+    overrides: Overrides,
+    static_credentials: Vec<Credential>,
+    built: RwLock<Option<(Arc<RuntimeConfig>, Arc<CredentialSet>)>>,
+}
+
+impl CredentialCache {
+    fn get(&self) -> Arc<CredentialSet> {
+        let runtime = self.overrides.current();
+        {
+            let built = match self.built.read() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some((key, set)) = built.as_ref()
+                && Arc::ptr_eq(key, &runtime)
+            {
+                return Arc::clone(set);
+            }
+        }
+        let set = Arc::new(CredentialSet::new(
+            &self.static_credentials,
+            &runtime.credentials,
+        ));
+        let mut built = match self.built.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *built = Some((runtime, Arc::clone(&set)));
+        set
     }
 }
 

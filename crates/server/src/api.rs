@@ -8,6 +8,7 @@
 //! | `/metrics` | the process's metrics in the Prometheus/OpenMetrics text format |
 //! | `/config` | the effective configuration as YAML, secrets redacted; `?mode=diff` shows only what differs from the defaults, `?mode=defaults` the defaults |
 //! | `/runtime_config` | the runtime configuration in force (per-tenant effective limits); `?mode=diff` shows only overridden keys |
+//! | `/api/v1/user_limits` | the calling tenant's effective limits as JSON (needs `X-Scope-OrgID`) |
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use norn_common::config::{self, ConfigSection};
 use norn_common::service::ServiceStatus;
-use norn_http::HttpError;
+use norn_http::{HttpError, Tenant};
 use norn_limits::Overrides;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
@@ -48,7 +49,13 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics))
         .route("/config", get(effective_config))
         .route("/runtime_config", get(runtime_config))
+        .route("/api/v1/user_limits", get(user_limits))
         .with_state(state)
+}
+
+/// The calling tenant's effective limits, with the same keys as the `limits:` block.
+async fn user_limits(State(state): State<AdminState>, Tenant(tenant): Tenant) -> Response {
+    axum::Json(state.overrides.limits(tenant.as_str()).as_ref().clone()).into_response()
 }
 
 async fn index() -> Html<&'static str> {
@@ -62,6 +69,13 @@ async fn index() -> Html<&'static str> {
         "<li><a href=\"/runtime_config\">Runtime configuration</a> ",
         "(<a href=\"/runtime_config?mode=diff\">diff from defaults</a>)</li>",
         "<li><a href=\"/metrics\">Metrics</a></li>",
+        "<li><a href=\"/ingester/ring\">Ingester ring</a>, ",
+        "<a href=\"/distributor/ring\">distributor ring</a>, ",
+        "<a href=\"/distributor/ha_tracker\">HA tracker</a>, ",
+        "<a href=\"/distributor/all_user_stats\">user statistics</a>, ",
+        "<a href=\"/ingester/tenants\">ingester tenants</a></li>",
+        "<li>Dangerous: <a href=\"/ingester/flush\">flush ingester</a>, ",
+        "<a href=\"/ingester/prepare-shutdown\">prepare ingester shutdown</a></li>",
         "</ul></body></html>"
     ))
 }

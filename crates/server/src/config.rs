@@ -11,6 +11,9 @@ use norn_common::config::{
     self, CommandLine, ConfigError, ConfigSection, FlagKind, FlagSpec, nest,
 };
 use norn_compactor::CompactorConfig;
+use norn_distributor::DistributorConfig;
+use norn_http::auth::AuthConfig;
+use norn_ingester::IngesterConfig;
 use norn_limits::{Limits, RuntimeConfigConfig};
 use norn_model::TenantId;
 use serde::{Deserialize, Serialize};
@@ -39,6 +42,12 @@ pub struct RootConfig {
     pub blocks_storage: BlocksStorageConfig,
     /// The compactor.
     pub compactor: CompactorConfig,
+    /// The distributor: push limits, its ring, HA deduplication.
+    pub distributor: DistributorConfig,
+    /// The ingester: its ring, instance limits, active series.
+    pub ingester: IngesterConfig,
+    /// Built-in credentials (basic auth and bearer tokens mapped to tenants).
+    pub auth: AuthConfig,
 }
 
 impl Default for RootConfig {
@@ -53,6 +62,9 @@ impl Default for RootConfig {
             runtime_config: RuntimeConfigConfig::default(),
             blocks_storage: BlocksStorageConfig::default(),
             compactor: CompactorConfig::default(),
+            distributor: DistributorConfig::default(),
+            ingester: IngesterConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -218,6 +230,9 @@ impl ConfigSection for RootConfig {
         specs.extend(nest("runtime_config", RuntimeConfigConfig::specs()));
         specs.extend(nest("blocks_storage", BlocksStorageConfig::specs()));
         specs.extend(nest("compactor", CompactorConfig::specs()));
+        specs.extend(nest("distributor", DistributorConfig::specs()));
+        specs.extend(nest("ingester", IngesterConfig::specs()));
+        specs.extend(nest("auth", AuthConfig::specs()));
         specs
     }
 
@@ -232,6 +247,9 @@ impl ConfigSection for RootConfig {
         self.runtime_config.validate()?;
         self.blocks_storage.validate()?;
         self.compactor.validate()?;
+        self.distributor.validate()?;
+        self.ingester.validate()?;
+        self.auth.validate()?;
         Ok(())
     }
 }
@@ -377,8 +395,19 @@ the error is logged, `cortex_runtime_config_last_reload_successful` drops to 0 a
 Norn. `GET /runtime_config` shows the configuration in force, `?mode=diff` only the overridden
 keys.
 
-The `limits` keys are accepted, validated and reloaded today; the write path (distributor and
-ingester) enforces them.
+The distributor and the ingester enforce the `limits` keys; [write-path.md](write-path.md) says
+how and with which error IDs.
+
+The runtime file may also hold `credentials:`, a list shaped like `auth.credentials` below; they
+are added to the configured ones (a runtime credential with the same username or token wins)
+and take effect on the next request after a reload:
+
+```yaml
+credentials:
+  - tenants: [tenant-a]
+    username: grafana
+    password: s3cret
+```
 ";
 
 #[cfg(test)]

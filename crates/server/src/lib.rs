@@ -17,6 +17,7 @@ pub mod http_server;
 pub mod logging;
 pub mod metrics;
 pub mod modules;
+pub mod rings;
 pub mod run;
 
 pub use config::RootConfig;

@@ -3,7 +3,9 @@
 //! A target names roles (`ingester`) or groups of roles (`all`, `write`, `read`, `backend`).
 //! Every target also runs the modules the roles depend on: the HTTP `server` (started first and
 //! stopped last, so `/ready` answers while roles start and while they stop) and
-//! `runtime-config` (per-tenant overrides must be loaded before a role serves a tenant).
+//! `runtime-config` (per-tenant overrides must be loaded before a role serves a tenant). The
+//! roles that place or find series (distributor, ingester, querier) also need `ring`, which
+//! loads the hash rings from the KV store and keeps them current.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +16,8 @@ pub enum Module {
     Server,
     /// The runtime configuration poller (per-tenant overrides).
     RuntimeConfig,
+    /// The hash rings' clients: the KV store and the ring views the roles read.
+    Ring,
     /// The distributor role.
     Distributor,
     /// The ingester role.
@@ -44,6 +48,7 @@ impl Module {
         match self {
             Module::Server => "server",
             Module::RuntimeConfig => "runtime-config",
+            Module::Ring => "ring",
             Module::Distributor => "distributor",
             Module::Ingester => "ingester",
             Module::Querier => "querier",
@@ -56,7 +61,10 @@ impl Module {
     /// Returns the modules this one needs running before it starts.
     pub fn dependencies(self) -> &'static [Module] {
         match self {
-            Module::Server | Module::RuntimeConfig => &[],
+            Module::Server | Module::RuntimeConfig | Module::Ring => &[],
+            Module::Distributor | Module::Ingester | Module::Querier => {
+                &[Module::Server, Module::RuntimeConfig, Module::Ring]
+            }
             _ => &[Module::Server, Module::RuntimeConfig],
         }
     }
@@ -138,6 +146,7 @@ mod tests {
             [
                 "server",
                 "runtime-config",
+                "ring",
                 "distributor",
                 "ingester",
                 "querier",
@@ -146,12 +155,16 @@ mod tests {
                 "compactor"
             ]
         );
-        assert_eq!(names("ingester"), ["server", "runtime-config", "ingester"]);
+        assert_eq!(
+            names("ingester"),
+            ["server", "runtime-config", "ring", "ingester"]
+        );
         assert_eq!(
             names("write,compactor"),
             [
                 "server",
                 "runtime-config",
+                "ring",
                 "distributor",
                 "ingester",
                 "compactor"
@@ -159,7 +172,13 @@ mod tests {
         );
         assert_eq!(
             names("read"),
-            ["server", "runtime-config", "querier", "query-frontend"]
+            [
+                "server",
+                "runtime-config",
+                "ring",
+                "querier",
+                "query-frontend"
+            ]
         );
         assert_eq!(
             names("backend"),

@@ -8,10 +8,23 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use norn_common::service::{ManagerError, Service, ServiceManager, ServiceSpec};
+use norn_common::time::now_ms;
+use norn_distributor::distributor::Distributor;
+use norn_distributor::ha_tracker::HaTracker;
+use norn_distributor::metrics::DistributorMetrics;
+use norn_distributor::service::DistributorService;
 use norn_http::{HttpMetrics, TenantResolver};
-use norn_limits::{Overrides, RuntimeConfigMetrics, RuntimeConfigService};
+use norn_ingester::limiter::RingShape;
+use norn_ingester::metrics::IngesterCollector;
+use norn_ingester::{Ingester, IngesterService};
+use norn_limits::{DiscardMetrics, Overrides, RuntimeConfigMetrics, RuntimeConfigService};
 use norn_model::TenantId;
+use norn_querier::IngesterQuerier;
+use norn_ring::{DISTRIBUTOR_RING_KEY, INGESTER_RING_KEY, InMemoryKv, Kv, Lifecycler, Operation};
+use norn_rpc::IngesterPool;
+use norn_tsdb::metrics::TsdbCollector;
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +33,7 @@ use crate::config::RootConfig;
 use crate::http_server::HttpServerService;
 use crate::metrics::{ProcessCollector, ServiceStateCollector, register_build_info};
 use crate::modules::{self, Module};
+use crate::rings::{self, RingPage, RingsService};
 
 /// Why Norn could not run or did not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +71,9 @@ impl Assembled {
     }
 }
 
+/// Where the Prometheus-compatible read API lives (Mimir's `-http.prometheus-http-prefix`).
+pub const PROMETHEUS_PREFIX: &str = "/prometheus";
+
 /// Creates the services and router for `config` without starting anything.
 pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
     let config = Arc::new(config);
@@ -65,12 +82,32 @@ pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
     registry.register_collector(Box::new(ProcessCollector));
     let http_metrics = HttpMetrics::new(&mut registry);
     let runtime_metrics = RuntimeConfigMetrics::new(&mut registry);
+    let discards = DiscardMetrics::new(&mut registry);
 
     let overrides = Overrides::new(config.limits.clone());
     let address = config.server.listen_address().map_err(RunError::Config)?;
     let http = Arc::new(HttpServerService::new(address));
+    let modules = modules::modules_to_run(&config.target).map_err(RunError::Config)?;
+
+    // One KV store holds every ring of this process; cluster backends replace it.
+    let kv: Arc<dyn Kv> = Arc::new(InMemoryKv::new());
+    let ingester_ring = Arc::new(
+        config
+            .ingester
+            .ring
+            .ring_client(Arc::clone(&kv), INGESTER_RING_KEY),
+    );
+    let distributor_ring = Arc::new(
+        config
+            .distributor
+            .ring
+            .ring_client(Arc::clone(&kv), DISTRIBUTOR_RING_KEY),
+    );
+    let pool = Arc::new(IngesterPool::new());
+    let mut routes = Router::new();
+
     let mut specs = Vec::new();
-    for module in modules::modules_to_run(&config.target).map_err(RunError::Config)? {
+    for module in modules.iter().copied() {
         let service: Arc<dyn Service> = match module {
             Module::Server => Arc::clone(&http) as Arc<dyn Service>,
             Module::RuntimeConfig => Arc::new(RuntimeConfigService::new(
@@ -78,11 +115,78 @@ pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
                 overrides.clone(),
                 runtime_metrics.clone(),
             )),
-            Module::Distributor => Arc::new(norn_distributor::DistributorService),
-            Module::Ingester => Arc::new(norn_ingester::IngesterService::new(
-                &config.blocks_storage.tsdb.dir,
-            )),
-            Module::Querier => Arc::new(norn_querier::QuerierService),
+            Module::Ring => Arc::new(RingsService::new(vec![
+                Arc::clone(&ingester_ring),
+                Arc::clone(&distributor_ring),
+            ])),
+            Module::Distributor => {
+                let ha_tracker = config.distributor.ha_tracker.enable_ha_tracker.then(|| {
+                    Arc::new(HaTracker::new(
+                        config.distributor.ha_tracker.clone(),
+                        Arc::clone(&kv),
+                        &mut registry,
+                    ))
+                });
+                let distributor = Arc::new(Distributor::new(
+                    config.distributor.clone(),
+                    overrides.clone(),
+                    Arc::clone(&ingester_ring),
+                    Some(Arc::clone(&distributor_ring)),
+                    Arc::clone(&pool),
+                    ha_tracker,
+                    DistributorMetrics::new(&mut registry),
+                    discards.clone(),
+                ));
+                routes = routes.merge(norn_distributor::http::routes(Arc::clone(&distributor)));
+                let lifecycler = Arc::new(Lifecycler::new(
+                    config
+                        .distributor
+                        .ring
+                        .lifecycler_config(DISTRIBUTOR_RING_KEY),
+                    Arc::clone(&kv),
+                ));
+                Arc::new(DistributorService::new(distributor, lifecycler))
+            }
+            Module::Ingester => {
+                let ring = Arc::clone(&ingester_ring);
+                let ring_shape: RingShape = Arc::new(move || {
+                    let ring = ring.ring();
+                    (
+                        ring.healthy_instance_count(Operation::Write, now_ms()),
+                        ring.replication_factor(),
+                    )
+                });
+                let ingester = Ingester::new(
+                    config.ingester.clone(),
+                    config.blocks_storage.tsdb.clone(),
+                    overrides.clone(),
+                    ring_shape,
+                    discards.clone(),
+                );
+                pool.register_local(
+                    &config.ingester.ring.resolved_instance_id(),
+                    Arc::new(ingester.clone()),
+                );
+                registry.register_collector(Box::new(IngesterCollector::new(ingester.clone())));
+                let dbs = ingester.clone();
+                registry
+                    .register_collector(Box::new(TsdbCollector::new(Arc::new(move || dbs.dbs()))));
+                let lifecycler = Arc::new(Lifecycler::new(
+                    config.ingester.ring.lifecycler_config(INGESTER_RING_KEY),
+                    Arc::clone(&kv),
+                ));
+                let service = Arc::new(IngesterService::new(ingester, lifecycler));
+                routes = routes.merge(norn_ingester::http::routes(Arc::clone(&service)));
+                service
+            }
+            Module::Querier => {
+                let querier = Arc::new(IngesterQuerier::new(
+                    Arc::clone(&ingester_ring),
+                    Arc::clone(&pool),
+                ));
+                routes = routes.merge(norn_querier::routes(querier, PROMETHEUS_PREFIX));
+                Arc::new(norn_querier::QuerierService)
+            }
             Module::QueryFrontend => Arc::new(norn_frontend::QueryFrontendService),
             Module::StoreGateway => Arc::new(norn_storegateway::StoreGatewayService::new(
                 &config.blocks_storage.bucket_store.sync_dir,
@@ -91,6 +195,22 @@ pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
         };
         let dependencies: Vec<&str> = module.dependencies().iter().map(|m| m.name()).collect();
         specs.push(ServiceSpec::new(module.name(), &dependencies, service));
+    }
+    if modules.contains(&Module::Distributor) || modules.contains(&Module::Ingester) {
+        routes = routes.merge(rings::page_routes(RingPage {
+            title: "Ingester ring",
+            path: "/ingester/ring",
+            client: Arc::clone(&ingester_ring),
+            kv: Arc::clone(&kv),
+        }));
+    }
+    if modules.contains(&Module::Distributor) {
+        routes = routes.merge(rings::page_routes(RingPage {
+            title: "Distributor ring",
+            path: "/distributor/ring",
+            client: Arc::clone(&distributor_ring),
+            kv: Arc::clone(&kv),
+        }));
     }
     let manager = ServiceManager::new(specs)?;
     registry.register_collector(Box::new(ServiceStateCollector::new(manager.status())));
@@ -101,13 +221,15 @@ pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
         config.multitenancy_enabled,
         no_auth_tenant,
         config.tenant_federation.enabled,
-    );
+    )
+    .with_credentials(overrides.credential_source(config.auth.credentials.clone()));
     let router = api::router(AdminState {
         config: Arc::clone(&config),
         status: manager.status(),
         registry: Arc::new(registry),
-        overrides,
+        overrides: overrides.clone(),
     })
+    .merge(routes)
     .layer(axum::Extension(resolver))
     .layer(axum::middleware::from_fn_with_state(
         http_metrics,

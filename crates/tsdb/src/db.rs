@@ -213,8 +213,10 @@ impl Db {
         self.cut_blocks_while(|min, max| max.saturating_sub(min) > range / 2 * 3)
     }
 
-    /// Cuts every sample in the head into blocks (one per chunk range) and empties the head;
-    /// used on shutdown and by `/ingester/flush`.
+    /// Cuts every sample in the head into blocks (one per chunk range, the last one ending
+    /// just after the head's newest sample) and empties the head; used on shutdown, by
+    /// `/ingester/flush` and for idle heads. As the last block ends at the newest sample rather
+    /// than at its range's end, samples newer than anything flushed are still accepted.
     pub fn flush(&self) -> Result<Vec<BlockMeta>> {
         self.cut_blocks_while(|_, _| true)
     }
@@ -240,7 +242,10 @@ impl Db {
                 break;
             }
             previous_start = Some(start);
-            written.extend(self.cut_block(start, start + range)?);
+            // A range that is still open ends just after the newest sample, so truncating the
+            // head there does not refuse the samples still to come in that range.
+            let end = (start + range).min(max.saturating_add(1));
+            written.extend(self.cut_block(start, end)?);
         }
         Ok(written)
     }

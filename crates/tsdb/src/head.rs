@@ -45,6 +45,8 @@ pub struct HeadOptions {
     pub chunk_range: i64,
     /// Number of lock stripes of each series map (a power of two).
     pub stripes: usize,
+    /// Told about every series created and removed; may refuse a new series (limits).
+    pub lifecycle: Option<Arc<dyn SeriesLifecycle>>,
 }
 
 impl Default for HeadOptions {
@@ -52,8 +54,31 @@ impl Default for HeadOptions {
         Self {
             chunk_range: DEFAULT_CHUNK_RANGE,
             stripes: 1 << 12,
+            lifecycle: None,
         }
     }
+}
+
+/// Why a new series was refused by the [`SeriesLifecycle`] hook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesRejection {
+    /// A short, stable reason (the caller's error ID, such as `max-series-per-user`).
+    pub reason: &'static str,
+    /// The full message for the client.
+    pub message: String,
+}
+
+/// Hooks on a head's series set, as Prometheus's `SeriesLifecycleCallback`: the ingester
+/// enforces per-tenant series limits in [`SeriesLifecycle::pre_creation`] and counts series
+/// per metric in the other two.
+pub trait SeriesLifecycle: Send + Sync + std::fmt::Debug {
+    /// Called before an appender creates a series; an error refuses it. Not called for
+    /// series restored from the WAL, which existed before.
+    fn pre_creation(&self, labels: &Labels) -> std::result::Result<(), SeriesRejection>;
+    /// Called after a series was created (by an appender or by WAL replay).
+    fn post_creation(&self, labels: &Labels);
+    /// Called after a series was removed by garbage collection.
+    fn post_deletion(&self, labels: &Labels);
 }
 
 /// Counters of a head's life; all monotonic except where noted.
@@ -352,13 +377,19 @@ impl Head {
     }
 
     /// Returns the series with `labels`, creating it if needed; `true` means it was created.
-    pub(crate) fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
+    pub(crate) fn get_or_create(
+        &self,
+        labels: &Labels,
+    ) -> std::result::Result<(Arc<MemSeries>, bool), SeriesRejection> {
         let hash = labels.hash();
         if let Some(series) = self.series.by_labels(hash, labels, &self.symbols) {
-            return (series, false);
+            return Ok((series, false));
+        }
+        if let Some(lifecycle) = &self.options.lifecycle {
+            lifecycle.pre_creation(labels)?;
         }
         let series_ref = self.last_series_ref.fetch_add(1, Ordering::AcqRel) + 1;
-        self.insert_series(hash, series_ref, labels.clone(), false)
+        Ok(self.insert_series(hash, series_ref, labels.clone(), false))
     }
 
     /// Inserts a series unless one with the same labels appeared meanwhile.
@@ -384,6 +415,9 @@ impl Head {
         drop(hashes);
         write(&self.postings).add(series_ref, &labels);
         self.counters.series_created.fetch_add(1, Ordering::Relaxed);
+        if let Some(lifecycle) = &self.options.lifecycle {
+            lifecycle.post_creation(&labels);
+        }
         (series, true)
     }
 
@@ -539,6 +573,9 @@ impl Head {
             .remove(&series.series_ref);
         write(&self.postings).remove(series.series_ref, &labels);
         self.symbols.release(&series.symbols);
+        if let Some(lifecycle) = &self.options.lifecycle {
+            lifecycle.post_deletion(&labels);
+        }
     }
 
     /// Returns true if the head still holds series `series_ref` (the WAL checkpoint keeps

@@ -186,3 +186,158 @@ async fn a_broken_file_fails_start_up() {
         .unwrap_err();
     assert!(error.to_string().contains("missing.yaml"), "{error}");
 }
+
+const WITH_CREDENTIALS: &str = "
+overrides:
+  team-a:
+    ingestion_rate: 5
+credentials:
+  - tenants: [team-a]
+    username: alice
+    password: s3cret
+  - tenants: [team-b, team-c]
+    token: runtime-token
+";
+
+#[test]
+fn credentials_parse_next_to_overrides() {
+    let runtime = parse(WITH_CREDENTIALS).unwrap();
+    assert_eq!(runtime.overrides["team-a"].ingestion_rate, 5.0);
+    assert_eq!(runtime.credentials.len(), 2);
+    assert_eq!(runtime.credentials[0].username(), Some("alice"));
+    let tenants: Vec<&str> = runtime.credentials[1]
+        .tenants()
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    assert_eq!(tenants, ["team-b", "team-c"]);
+    assert!(parse("credentials:\n").unwrap().credentials.is_empty());
+    assert!(parse("overrides: {}\n").unwrap().credentials.is_empty());
+}
+
+#[test]
+fn an_invalid_credential_refuses_the_file() {
+    for (text, expected) in [
+        (
+            "credentials:\n  - {tenants: [a]}\n",
+            "credentials[0]: no secret",
+        ),
+        (
+            "credentials:\n  - {tenants: [a], token: t, username: u, password: p}\n",
+            "not both",
+        ),
+        (
+            "credentials:\n  - {tenants: [bad/tenant], token: t}\n",
+            "unsupported character '/'",
+        ),
+        (
+            "credentials:\n  - {tenants: [a], token: t}\n  - {tenants: [b], token: t}\n",
+            "credentials[1]: the token is already used by credentials[0]",
+        ),
+        ("credentials:\n  - {tenants: [a], tokn: t}\n", "tokn"),
+        ("credentials: {a: b}\n", "credentials: invalid type"),
+        (
+            "overrides:\n  t1: {ingestion_rate: 1}\ncredentials:\n  - {tenants: [a], username: u}\n",
+            "has no password",
+        ),
+    ] {
+        let error = parse(text).unwrap_err();
+        assert!(
+            matches!(error, RuntimeConfigError::Invalid(_)),
+            "{text}: {error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains(expected), "{text}: {message}");
+    }
+}
+
+#[test]
+fn the_shown_runtime_config_redacts_secrets() {
+    let runtime = parse(WITH_CREDENTIALS).unwrap();
+    let text = serde_yaml_ng::to_string(&runtime).unwrap();
+    assert!(
+        !text.contains("s3cret") && !text.contains("runtime-token"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alice") && text.contains("********"),
+        "{text}"
+    );
+    let without = serde_yaml_ng::to_string(&parse("overrides: {}\n").unwrap()).unwrap();
+    assert!(!without.contains("credentials"), "{without}");
+}
+
+fn tenants_for_token(source: &CredentialSource, token: &str) -> Option<Vec<String>> {
+    let header = axum::http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+    source()
+        .authenticate(Some(&header))
+        .map(|tenants| tenants.iter().map(|id| id.to_string()).collect())
+}
+
+#[tokio::test]
+async fn the_credential_source_follows_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("runtime.yaml");
+    std::fs::write(&path, "overrides: {}\n").unwrap();
+    let overrides = Overrides::new(Limits::default());
+    let mut registry = Registry::default();
+    let service = RuntimeConfigService::new(
+        RuntimeConfigConfig {
+            file: path.display().to_string(),
+            period: Duration::from_secs(10),
+        },
+        overrides.clone(),
+        RuntimeConfigMetrics::new(&mut registry),
+    );
+    let static_credentials = vec![
+        Credential::bearer(&["static-tenant"], "static-token").unwrap(),
+        Credential::bearer(&["old-tenant"], "shared-token").unwrap(),
+    ];
+    let source = overrides.credential_source(static_credentials);
+    service.reload().await.unwrap();
+    assert_eq!(
+        tenants_for_token(&source, "static-token"),
+        Some(vec!["static-tenant".to_owned()])
+    );
+    assert!(
+        Arc::ptr_eq(&source(), &source()),
+        "one set per runtime configuration"
+    );
+
+    std::fs::write(
+        &path,
+        "credentials:\n  - {tenants: [new-tenant], token: shared-token}\n  - {tenants: [extra], token: runtime-token}\n",
+    )
+    .unwrap();
+    service.reload().await.unwrap();
+    assert_eq!(
+        tenants_for_token(&source, "shared-token"),
+        Some(vec!["new-tenant".to_owned()]),
+        "the runtime file wins"
+    );
+    assert_eq!(
+        tenants_for_token(&source, "runtime-token"),
+        Some(vec!["extra".to_owned()])
+    );
+    assert_eq!(
+        tenants_for_token(&source, "static-token"),
+        Some(vec!["static-tenant".to_owned()])
+    );
+
+    std::fs::write(&path, "credentials:\n  - {tenants: [x]}\n").unwrap();
+    let error = service.reload().await.unwrap_err();
+    assert!(error.to_string().contains("no secret"), "{error}");
+    assert_eq!(
+        tenants_for_token(&source, "runtime-token"),
+        Some(vec!["extra".to_owned()]),
+        "the last good file stays in force"
+    );
+
+    std::fs::write(&path, "overrides: {}\n").unwrap();
+    service.reload().await.unwrap();
+    assert_eq!(tenants_for_token(&source, "runtime-token"), None);
+    assert_eq!(
+        tenants_for_token(&source, "shared-token"),
+        Some(vec!["old-tenant".to_owned()])
+    );
+}

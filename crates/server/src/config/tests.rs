@@ -213,7 +213,13 @@ fn every_key_has_a_spec_and_every_flag_is_unique() {
     let mut keys = BTreeSet::new();
     leaf_paths(&defaults, "", &mut keys);
     let specs = RootConfig::specs();
-    let documented: BTreeSet<String> = specs.iter().map(|spec| spec.path.clone()).collect();
+    // Keys inside list items (`auth.credentials[].password`) have no leaf in the defaults,
+    // where the list is empty; the list itself is the leaf.
+    let documented: BTreeSet<String> = specs
+        .iter()
+        .filter(|spec| !spec.path.contains("[]"))
+        .map(|spec| spec.path.clone())
+        .collect();
     assert_eq!(keys, documented, "config keys and specs differ");
     let mut flags = BTreeSet::new();
     for spec in &specs {

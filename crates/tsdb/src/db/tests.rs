@@ -5,7 +5,7 @@ use norn_model::labels::Labels;
 use norn_model::matcher::{MatchType, Matcher};
 
 use super::*;
-use crate::head::DEFAULT_CHUNK_RANGE;
+use crate::head::{AppendError, DEFAULT_CHUNK_RANGE};
 
 const RANGE: i64 = DEFAULT_CHUNK_RANGE;
 
@@ -128,6 +128,37 @@ fn flush_moves_everything_into_blocks() {
         "the WAL no longer resurrects flushed data"
     );
     assert_eq!(all_samples(&db), expected);
+}
+
+#[test]
+fn samples_newer_than_a_flush_are_still_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    // The head ends in the middle of its chunk range.
+    fill(&db, 2, RANGE / 4, RANGE / 2, 60_000);
+    let newest = db.head().max_time();
+    let written = db.flush().unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(
+        written[0].max_time,
+        newest + 1,
+        "the block ends after the newest sample"
+    );
+    // The next scrape, later in the same range, is accepted...
+    fill(&db, 2, newest + 60_000, newest + 120_000, 60_000);
+    // ... but one at or before the flushed data is out of bounds.
+    let mut appender = db.appender();
+    assert!(matches!(
+        appender.append(&labels("m", 0), newest, 1.0),
+        Err(AppendError::OutOfBounds { .. })
+    ));
+    drop(appender);
+    assert_eq!(all_samples(&db).len(), 2);
+    assert!(
+        all_samples(&db)
+            .iter()
+            .all(|(_, samples)| samples.last().map(|s| s.0) == Some(newest + 60_000))
+    );
 }
 
 #[test]

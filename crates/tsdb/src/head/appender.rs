@@ -51,6 +51,10 @@ pub enum AppendError {
     /// A series reference the head does not know.
     #[error("unknown series reference {0}")]
     UnknownSeries(SeriesRef),
+    /// The series is new and the head's [`SeriesLifecycle`](super::SeriesLifecycle) hook
+    /// refused to create it (a series limit).
+    #[error("{}", .0.message)]
+    SeriesRejected(super::SeriesRejection),
 }
 
 /// What a commit did.
@@ -100,7 +104,10 @@ impl<'a> Appender<'a> {
     /// [`Appender::append_ref`] accepts for later samples.
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef, AppendError> {
         self.check_bounds(t)?;
-        let (series, _created) = self.head.get_or_create(labels);
+        let (series, _created) = self
+            .head
+            .get_or_create(labels)
+            .map_err(AppendError::SeriesRejected)?;
         let series_ref = series.series_ref;
         self.add(series, t, v)?;
         Ok(series_ref)

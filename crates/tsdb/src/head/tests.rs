@@ -279,3 +279,70 @@ fn concurrent_appenders_lose_nothing() {
         4000
     );
 }
+
+/// Allows at most `limit` series and records every creation and deletion.
+#[derive(Debug, Default)]
+struct CountingLifecycle {
+    limit: usize,
+    live: std::sync::Mutex<Vec<String>>,
+}
+
+impl SeriesLifecycle for CountingLifecycle {
+    fn pre_creation(&self, labels: &Labels) -> std::result::Result<(), SeriesRejection> {
+        if self.live.lock().unwrap().len() >= self.limit {
+            return Err(SeriesRejection {
+                reason: "max-series-per-user",
+                message: format!("limit reached for {labels}"),
+            });
+        }
+        Ok(())
+    }
+    fn post_creation(&self, labels: &Labels) {
+        self.live.lock().unwrap().push(labels.to_string());
+    }
+    fn post_deletion(&self, labels: &Labels) {
+        self.live
+            .lock()
+            .unwrap()
+            .retain(|l| *l != labels.to_string());
+    }
+}
+
+#[test]
+fn lifecycle_hook_refuses_new_series_and_sees_deletions() {
+    let lifecycle = Arc::new(CountingLifecycle {
+        limit: 2,
+        ..Default::default()
+    });
+    let head = Head::new(HeadOptions {
+        lifecycle: Some(Arc::clone(&lifecycle) as Arc<dyn SeriesLifecycle>),
+        ..HeadOptions::default()
+    });
+    let mut appender = head.appender();
+    appender
+        .append(&labels(&[("__name__", "a")]), 10, 1.0)
+        .unwrap();
+    appender
+        .append(&labels(&[("__name__", "b")]), 10, 1.0)
+        .unwrap();
+    let refused = appender
+        .append(&labels(&[("__name__", "c")]), 10, 1.0)
+        .unwrap_err();
+    match refused {
+        AppendError::SeriesRejected(rejection) => {
+            assert_eq!(rejection.reason, "max-series-per-user");
+            assert!(rejection.message.contains("c"), "{}", rejection.message);
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    // Existing series still take samples once the limit is reached.
+    appender
+        .append(&labels(&[("__name__", "a")]), 20, 2.0)
+        .unwrap();
+    assert_eq!(appender.commit().unwrap().appended, 3);
+    assert_eq!(head.num_series(), 2);
+    assert_eq!(lifecycle.live.lock().unwrap().len(), 2);
+    // Truncating past every sample collects both series and tells the hook.
+    head.truncate(1_000);
+    assert!(lifecycle.live.lock().unwrap().is_empty());
+}
