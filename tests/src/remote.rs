@@ -130,15 +130,11 @@ pub fn snappy(body: &[u8]) -> Vec<u8> {
 
 /// Pushes a remote write 1.0 body (already snappy-compressed) as `tenant` (no header when `None`).
 pub fn push_v1(address: SocketAddr, tenant: Option<&str>, compressed: &[u8]) -> Response {
-    let mut headers = vec![
-        ("Content-Type", "application/x-protobuf"),
-        ("Content-Encoding", "snappy"),
-        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-    ];
-    if let Some(tenant) = tenant {
-        headers.push(("X-Scope-OrgID", tenant));
-    }
-    request(address, "POST", "/api/v1/push", &headers, compressed).unwrap()
+    let headers: Vec<(&str, &str)> = tenant
+        .map(|tenant| ("X-Scope-OrgID", tenant))
+        .into_iter()
+        .collect();
+    push_compressed_with(address, &headers, compressed)
 }
 
 /// Pushes series as remote write 1.0.
@@ -175,67 +171,11 @@ pub fn read(
     start: i64,
     end: i64,
 ) -> Result<Vec<Series>, Response> {
-    let query = pb::Query {
-        start_timestamp_ms: start,
-        end_timestamp_ms: end,
-        matchers: matchers
-            .iter()
-            .map(|(op, name, value)| pb::LabelMatcher {
-                r#type: match *op {
-                    "=" => label_matcher::Type::Eq,
-                    "!=" => label_matcher::Type::Neq,
-                    "=~" => label_matcher::Type::Re,
-                    "!~" => label_matcher::Type::Nre,
-                    other => panic!("unknown matcher operator {other}"),
-                } as i32,
-                name: (*name).to_owned(),
-                value: (*value).to_owned(),
-            })
-            .collect(),
-        hints: None,
-    };
-    let body = snappy(
-        &pb::ReadRequest {
-            queries: vec![query],
-            accepted_response_types: vec![ResponseType::Samples as i32],
-        }
-        .encode_to_vec(),
-    );
-    let mut headers = vec![
-        ("Content-Type", "application/x-protobuf"),
-        ("Content-Encoding", "snappy"),
-        ("X-Prometheus-Remote-Read-Version", "0.1.0"),
-    ];
-    if let Some(tenant) = tenant {
-        headers.push(("X-Scope-OrgID", tenant));
-    }
-    let response = request(address, "POST", "/prometheus/api/v1/read", &headers, &body).unwrap();
-    if response.status != 200 {
-        return Err(response);
-    }
-    let decoded = snap::raw::Decoder::new()
-        .decompress_vec(&response.bytes)
-        .unwrap();
-    let answer = pb::ReadResponse::decode(decoded.as_slice()).unwrap();
-    let mut series: Vec<Series> = answer
-        .results
+    let headers: Vec<(&str, &str)> = tenant
+        .map(|tenant| ("X-Scope-OrgID", tenant))
         .into_iter()
-        .flat_map(|result| result.timeseries)
-        .map(|one| Series {
-            labels: one
-                .labels
-                .into_iter()
-                .map(|label| (label.name, label.value))
-                .collect(),
-            samples: one
-                .samples
-                .into_iter()
-                .map(|sample| (sample.timestamp, sample.value))
-                .collect(),
-        })
         .collect();
-    series.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Ok(series)
+    read_with(address, &headers, matchers, start, end)
 }
 
 /// Reads every series of `tenant` in `[start, end]`.
@@ -263,14 +203,22 @@ pub fn push_series_with(
     extra_headers: &[(&str, &str)],
     series: &[Series],
 ) -> Response {
-    let body = snappy(&write_request_v1(series));
+    push_compressed_with(address, extra_headers, &snappy(&write_request_v1(series)))
+}
+
+/// Pushes a snappy-compressed remote write 1.0 body with the given extra headers.
+fn push_compressed_with(
+    address: SocketAddr,
+    extra_headers: &[(&str, &str)],
+    compressed: &[u8],
+) -> Response {
     let mut headers = vec![
         ("Content-Type", "application/x-protobuf"),
         ("Content-Encoding", "snappy"),
         ("X-Prometheus-Remote-Write-Version", "0.1.0"),
     ];
     headers.extend_from_slice(extra_headers);
-    request(address, "POST", "/api/v1/push", &headers, &body).unwrap()
+    request(address, "POST", "/api/v1/push", &headers, compressed).unwrap()
 }
 
 /// Like [`read`], with the given extra headers (tenant, credentials…) instead of a tenant.
