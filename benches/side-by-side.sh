@@ -147,7 +147,7 @@ run_target() {
       url=http://127.0.0.1:$port/api/v1/push
       ready=http://127.0.0.1:$port/ready
       metrics_url=http://127.0.0.1:$port/metrics
-      version=$("$norn_bin" -version 2>/dev/null | head -n 1)
+      version=$("$norn_bin" -version 2>/dev/null || true)
       stored_metric=cortex_ingester_ingested_samples_total
       ;;
     prometheus)
@@ -159,7 +159,7 @@ run_target() {
       url=http://127.0.0.1:$port/api/v1/write
       ready=http://127.0.0.1:$port/-/ready
       metrics_url=http://127.0.0.1:$port/metrics
-      version=$(prometheus --version 2>&1 | head -n 1)
+      version=$(prometheus --version 2>&1 || true)
       stored_metric=prometheus_tsdb_head_samples_appended_total
       ;;
     victoriametrics)
@@ -173,6 +173,7 @@ run_target() {
       stored_metric=vm_rows_added_to_storage_total
       ;;
   esac
+  version=${version%%$'\n'*} # first line; no `| head -n 1`, which can break the writer's pipe
   step "$target ($version) on port $port, pid $server_pid"
   if ! wait_ready "$ready" "$server_pid"; then
     echo "$target did not become ready; its log:" >&2
@@ -180,7 +181,7 @@ run_target() {
     return 1
   fi
   sleep 1 # let start-up work (WAL/ring/cache set-up) finish before the baseline
-  local rss_before cpu_before cpu_after cpu_settled hwm rss_after load_rc=0
+  local rss_before cpu_before cpu_after cpu_settled hwm rss_after rss_anon rss_file load_rc=0
   rss_before=$(status_kib "$server_pid" VmRSS)
   cpu_before=$(cpu_seconds "$server_pid")
   "$bench_bin" loadgen --url "$url" --series "$series" --scrapes "$scrapes" \
@@ -191,6 +192,8 @@ run_target() {
   cpu_settled=$(cpu_seconds "$server_pid")
   hwm=$(status_kib "$server_pid" VmHWM)
   rss_after=$(status_kib "$server_pid" VmRSS)
+  rss_anon=$(status_kib "$server_pid" RssAnon)
+  rss_file=$(status_kib "$server_pid" RssFile)
   curl -s "$metrics_url" >"$dir/metrics.txt" || true
   local stored
   stored=$(metric_sum "$dir/metrics.txt" "$stored_metric")
@@ -198,9 +201,9 @@ run_target() {
   server_pid=
   [[ $load_rc -eq 0 && -s $dir/load.json ]] || { echo "$target: load tool failed ($load_rc)" >&2; return 1; }
   python3 - "$dir" "$target" "$version" "$cpu_before" "$cpu_after" "$cpu_settled" \
-    "$rss_before" "$hwm" "$rss_after" "$stored" "$stored_metric" <<'PY'
+    "$rss_before" "$hwm" "$rss_after" "${rss_anon:-0}" "${rss_file:-0}" "$stored" "$stored_metric" <<'PY'
 import json, sys
-d, target, version, c0, c1, c2, rss0, hwm, rss1, stored, stored_metric = sys.argv[1:]
+d, target, version, c0, c1, c2, rss0, hwm, rss1, anon, file, stored, stored_metric = sys.argv[1:]
 load = json.load(open(f"{d}/load.json"))
 server = {
     "target": target,
@@ -210,6 +213,8 @@ server = {
     "rss_before_bytes": int(rss0) * 1024,
     "peak_rss_bytes": int(hwm) * 1024,
     "rss_after_bytes": int(rss1) * 1024,
+    "rss_after_anon_bytes": int(anon) * 1024,
+    "rss_after_file_bytes": int(file) * 1024,
     "stored_samples": int(stored),
     "stored_samples_metric": stored_metric,
 }
