@@ -23,14 +23,9 @@ fn main() -> ExitCode {
         }
     };
     let config = match invocation {
-        Invocation::Help(text) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Invocation::Version(text) => {
-            println!("{text}");
-            return ExitCode::SUCCESS;
-        }
+        // Written without `print!`, which panics when the reader has gone (`norn -help | head`).
+        Invocation::Help(text) => return write_stdout(&text),
+        Invocation::Version(text) => return write_stdout(&format!("{text}\n")),
         Invocation::Run(config) => *config,
     };
     match run(config) {
@@ -80,4 +75,21 @@ async fn stop_on_signal(stop: CancellationToken) {
     };
     tracing::info!(signal = name, "received signal, shutting down");
     stop.cancel();
+}
+
+/// Writes `text` to standard output; a reader that closed the pipe early is not an error.
+fn write_stdout(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error writing to stdout: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
