@@ -58,6 +58,11 @@ pub fn request(
     stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
+    Ok(parse_response(&raw))
+}
+
+/// Parses a raw HTTP/1.1 response: status line, headers, and a body that may be chunked.
+fn parse_response(raw: &[u8]) -> Response {
     let split = raw
         .windows(4)
         .position(|window| window == b"\r\n\r\n")
@@ -82,12 +87,12 @@ pub fn request(
     } else {
         body.to_vec()
     };
-    Ok(Response {
+    Response {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
         bytes,
-    })
+    }
 }
 
 fn dechunk(mut body: &[u8]) -> Vec<u8> {
@@ -365,36 +370,7 @@ pub fn request_streaming(
     }
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = sending.join();
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let body = raw.get(split + 4..).unwrap_or_default();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
-    let bytes = if chunked {
-        dechunk(body)
-    } else {
-        body.to_vec()
-    };
-    Ok(Response {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        bytes,
-    })
+    Ok(parse_response(&raw))
 }
 
 /// Returns the `norn` binary the end-to-end tests start: `$NORN_BINARY` when set, otherwise
