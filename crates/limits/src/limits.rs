@@ -3,7 +3,8 @@
 //! These are the defaults for every tenant; the runtime configuration's `overrides:` replace
 //! them per tenant. The keys are Mimir's, with Mimir's flags and defaults. They are accepted,
 //! validated and reloaded now; the write path (distributor: rates and validation, ingester:
-//! series limits) enforces them.
+//! series limits) and the read path (querier: fetched series and chunks, query lengths and
+//! lookback, the ingester query window) enforce them.
 
 use norn_common::Duration;
 use norn_common::config::{ConfigSection, FlagKind, FlagSpec};
@@ -56,6 +57,23 @@ pub struct Limits {
     pub ha_max_clusters: u64,
     /// Label names removed from every series before validation and storage.
     pub drop_labels: Vec<String>,
+    /// Chunks one query may fetch from ingesters and storage; 0 disables the limit. The
+    /// ingesters answer with samples, so the querier counts `ceil(samples / 120)` chunks per
+    /// series (Prometheus's target of 120 samples per chunk).
+    pub max_fetched_chunks_per_query: u64,
+    /// Distinct series one query may fetch; 0 disables the limit.
+    pub max_fetched_series_per_query: u64,
+    /// How far back queries may read; older parts of a query's range are dropped (the query
+    /// does not fail). 0 disables the limit.
+    pub max_query_lookback: Duration,
+    /// Longest time range one selection of a query may cover, checked in the querier;
+    /// 0 disables the limit.
+    pub max_partial_query_length: Duration,
+    /// Longest `end - start` of a range query; 0 disables the limit.
+    pub max_total_query_length: Duration,
+    /// Queries are sent to the ingesters only for the part of their range within this
+    /// duration of now; 0 sends every query to the ingesters.
+    pub query_ingesters_within: Duration,
 }
 
 /// The name validation schemes `name_validation_scheme` accepts.
@@ -85,6 +103,12 @@ impl Default for Limits {
             ha_replica_label: "__replica__".into(),
             ha_max_clusters: 100,
             drop_labels: Vec::new(),
+            max_fetched_chunks_per_query: 2_000_000,
+            max_fetched_series_per_query: 0,
+            max_query_lookback: Duration::default(),
+            max_partial_query_length: Duration::default(),
+            max_total_query_length: Duration::default(),
+            query_ingesters_within: Duration::from_secs(13 * 3600),
         }
     }
 }
@@ -218,6 +242,42 @@ impl ConfigSection for Limits {
                 "distributor.drop-label",
                 List,
                 "Comma-separated label names removed from every series before validation and storage.",
+            ),
+            FlagSpec::new(
+                "max_fetched_chunks_per_query",
+                "querier.max-fetched-chunks-per-query",
+                Uint,
+                "Maximum number of chunks a single query may fetch from ingesters and long-term storage; 0 disables the limit. Ingesters answer with samples, so each series counts ceil(samples / 120) chunks (Prometheus's target chunk size).",
+            ),
+            FlagSpec::new(
+                "max_fetched_series_per_query",
+                "querier.max-fetched-series-per-query",
+                Uint,
+                "Maximum number of distinct series a single query may fetch from ingesters and long-term storage; 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "max_query_lookback",
+                "querier.max-query-lookback",
+                Duration,
+                "Limit how far back data (series, labels and metadata) can be queried, up until this duration ago. Queries reaching further back are not rejected: their range is cut to the allowed part. 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "max_partial_query_length",
+                "querier.max-partial-query-length",
+                Duration,
+                "Limit the time range of each selection a query makes in the querier (end - start, range selectors and lookback included); 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "max_total_query_length",
+                "query-frontend.max-total-query-length",
+                Duration,
+                "Limit the total time range (end - start) of a range query; 0 disables the limit.",
+            ),
+            FlagSpec::new(
+                "query_ingesters_within",
+                "querier.query-ingesters-within",
+                Duration,
+                "Maximum lookback beyond which queries are not sent to ingesters; 0 sends every query to the ingesters. Ingesters hold only recent data (blocks_storage.tsdb.retention_period, 13h), so the older part of a query is left to long-term storage.",
             ),
         ]
     }

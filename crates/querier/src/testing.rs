@@ -38,6 +38,7 @@ pub(crate) struct FakeIngester {
     series: BTreeMap<String, Vec<SeriesSamples>>,
     metadata: BTreeMap<String, Vec<MetricMetadata>>,
     failing: bool,
+    select_delay: Option<Duration>,
 }
 
 impl FakeIngester {
@@ -55,6 +56,12 @@ impl FakeIngester {
     pub(crate) fn with(mut self, tenant: &str, mut series: Vec<SeriesSamples>) -> Self {
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         self.series.insert(tenant.to_owned(), series);
+        self
+    }
+
+    /// Makes every select wait `delay` before answering (a slow ingester).
+    pub(crate) fn with_select_delay(mut self, delay: Duration) -> Self {
+        self.select_delay = Some(delay);
         self
     }
 
@@ -126,6 +133,9 @@ impl IngesterClient for FakeIngester {
         maxt: i64,
     ) -> Result<Vec<SeriesSamples>, IngesterError> {
         self.check()?;
+        if let Some(delay) = self.select_delay {
+            tokio::time::sleep(delay).await;
+        }
         Ok(self.matching(tenant, matchers, mint, maxt).collect())
     }
 

@@ -16,6 +16,7 @@ use norn_http::auth::AuthConfig;
 use norn_ingester::IngesterConfig;
 use norn_limits::{Limits, RuntimeConfigConfig};
 use norn_model::TenantId;
+use norn_querier::QuerierConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::modules;
@@ -30,6 +31,8 @@ pub struct RootConfig {
     pub multitenancy_enabled: bool,
     /// The tenant of every request when multitenancy is disabled.
     pub no_auth_tenant: String,
+    /// Where the HTTP APIs live.
+    pub api: ApiConfig,
     /// The HTTP server and logging.
     pub server: ServerConfig,
     /// Reads across several tenants.
@@ -46,6 +49,8 @@ pub struct RootConfig {
     pub distributor: DistributorConfig,
     /// The ingester: its ring, instance limits, active series.
     pub ingester: IngesterConfig,
+    /// The querier: the PromQL engine and query concurrency.
+    pub querier: QuerierConfig,
     /// Built-in credentials (basic auth and bearer tokens mapped to tenants).
     pub auth: AuthConfig,
 }
@@ -56,6 +61,7 @@ impl Default for RootConfig {
             target: "all".into(),
             multitenancy_enabled: true,
             no_auth_tenant: "anonymous".into(),
+            api: ApiConfig::default(),
             server: ServerConfig::default(),
             tenant_federation: TenantFederationConfig::default(),
             limits: Limits::default(),
@@ -64,8 +70,61 @@ impl Default for RootConfig {
             compactor: CompactorConfig::default(),
             distributor: DistributorConfig::default(),
             ingester: IngesterConfig::default(),
+            querier: QuerierConfig::default(),
             auth: AuthConfig::default(),
         }
+    }
+}
+
+/// The `api:` block: where the Prometheus-compatible read API is served.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// The path prefix of the Prometheus HTTP API (`/prometheus`).
+    pub prometheus_http_prefix: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            prometheus_http_prefix: crate::run::PROMETHEUS_PREFIX.into(),
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Returns the prefix without a trailing `/` (empty for the root).
+    pub fn prometheus_prefix(&self) -> &str {
+        self.prometheus_http_prefix.trim_end_matches('/')
+    }
+}
+
+impl ConfigSection for ApiConfig {
+    fn specs() -> Vec<FlagSpec> {
+        vec![FlagSpec::new(
+            "prometheus_http_prefix",
+            "http.prometheus-http-prefix",
+            FlagKind::String,
+            "HTTP URL path under which the Prometheus API (query, query_range, series, labels, metadata, remote read, ...) is served; Grafana's Prometheus data source URL is http://<host>:<port><prefix>.",
+        )]
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let prefix = &self.prometheus_http_prefix;
+        let valid_characters = prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'));
+        if !prefix.is_empty() && (!prefix.starts_with('/') || !valid_characters) {
+            return Err(format!(
+                "api.prometheus_http_prefix (-http.prometheus-http-prefix) is {prefix:?}; it must be empty or a path starting with / made of letters, digits, -, _, . and /"
+            ));
+        }
+        if prefix.contains("//") {
+            return Err(format!(
+                "api.prometheus_http_prefix (-http.prometheus-http-prefix) is {prefix:?}; it must not contain empty segments"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -224,6 +283,7 @@ impl ConfigSection for RootConfig {
                 "Tenant ID used for every request when multitenancy is disabled.",
             ),
         ];
+        specs.extend(nest("api", ApiConfig::specs()));
         specs.extend(nest("server", ServerConfig::specs()));
         specs.extend(nest("tenant_federation", TenantFederationConfig::specs()));
         specs.extend(nest("limits", Limits::specs()));
@@ -232,6 +292,7 @@ impl ConfigSection for RootConfig {
         specs.extend(nest("compactor", CompactorConfig::specs()));
         specs.extend(nest("distributor", DistributorConfig::specs()));
         specs.extend(nest("ingester", IngesterConfig::specs()));
+        specs.extend(nest("querier", QuerierConfig::specs()));
         specs.extend(nest("auth", AuthConfig::specs()));
         specs
     }
@@ -241,6 +302,7 @@ impl ConfigSection for RootConfig {
         TenantId::new(&self.no_auth_tenant).map_err(|error| {
             format!("no_auth_tenant (-auth.no-auth-tenant) is not a valid tenant ID: {error}")
         })?;
+        self.api.validate()?;
         self.server.validate()?;
         self.tenant_federation.validate()?;
         self.limits.validate()?;
@@ -249,6 +311,7 @@ impl ConfigSection for RootConfig {
         self.compactor.validate()?;
         self.distributor.validate()?;
         self.ingester.validate()?;
+        self.querier.validate()?;
         self.auth.validate()?;
         Ok(())
     }
@@ -395,8 +458,11 @@ the error is logged, `cortex_runtime_config_last_reload_successful` drops to 0 a
 Norn. `GET /runtime_config` shows the configuration in force, `?mode=diff` only the overridden
 keys.
 
-The distributor and the ingester enforce the `limits` keys; [write-path.md](write-path.md) says
-how and with which error IDs.
+The distributor and the ingester enforce the write-path `limits` keys; [write-path.md](write-path.md)
+says how and with which error IDs. The querier enforces the query keys
+(`max_fetched_series_per_query`, `max_fetched_chunks_per_query`, `max_query_lookback`,
+`max_partial_query_length`, `max_total_query_length`, `query_ingesters_within`); a read over
+several tenants (`a|b`) uses the smallest non-zero value of its tenants.
 
 The runtime file may also hold `credentials:`, a list shaped like `auth.credentials` below; they
 are added to the configured ones (a runtime credential with the same username or token wins)

@@ -21,7 +21,7 @@ use norn_ingester::metrics::IngesterCollector;
 use norn_ingester::{Ingester, IngesterService};
 use norn_limits::{DiscardMetrics, Overrides, RuntimeConfigMetrics, RuntimeConfigService};
 use norn_model::TenantId;
-use norn_querier::IngesterQuerier;
+use norn_querier::{BuildInfo, IngesterQuerier, QuerierMetrics, QueryApi};
 use norn_ring::{DISTRIBUTOR_RING_KEY, INGESTER_RING_KEY, InMemoryKv, Kv, Lifecycler, Operation};
 use norn_rpc::IngesterPool;
 use norn_tsdb::metrics::TsdbCollector;
@@ -71,8 +71,19 @@ impl Assembled {
     }
 }
 
-/// Where the Prometheus-compatible read API lives (Mimir's `-http.prometheus-http-prefix`).
+/// The default of `api.prometheus_http_prefix` (Mimir's `-http.prometheus-http-prefix`): where
+/// the Prometheus-compatible read API lives.
 pub const PROMETHEUS_PREFIX: &str = "/prometheus";
+
+/// What the query API's `status/buildinfo` reports for this binary.
+fn build_info() -> BuildInfo {
+    BuildInfo {
+        version: crate::VERSION.to_owned(),
+        revision: crate::REVISION.to_owned(),
+        toolchain: crate::RUSTC_VERSION.to_owned(),
+        ..BuildInfo::default()
+    }
+}
 
 /// Creates the services and router for `config` without starting anything.
 pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
@@ -180,11 +191,20 @@ pub fn assemble(config: RootConfig) -> Result<Assembled, RunError> {
                 service
             }
             Module::Querier => {
-                let querier = Arc::new(IngesterQuerier::new(
+                let ingesters = Arc::new(IngesterQuerier::new(
                     Arc::clone(&ingester_ring),
                     Arc::clone(&pool),
                 ));
-                routes = routes.merge(norn_querier::routes(querier, PROMETHEUS_PREFIX));
+                let prefix = config.api.prometheus_prefix();
+                routes = routes.merge(norn_querier::routes(Arc::clone(&ingesters), prefix));
+                let api = Arc::new(QueryApi::new(
+                    config.querier.clone(),
+                    ingesters,
+                    overrides.clone(),
+                    QuerierMetrics::new(&mut registry),
+                    build_info(),
+                ));
+                routes = routes.merge(norn_querier::api::routes(api, prefix));
                 Arc::new(norn_querier::QuerierService)
             }
             Module::QueryFrontend => Arc::new(norn_frontend::QueryFrontendService),

@@ -258,3 +258,81 @@ fn example_configurations_in_deploy_load() {
     .unwrap();
     assert_eq!(parsed.overrides["anonymous"].ingestion_rate, 50_000.0);
 }
+
+#[test]
+fn query_path_keys_have_mimirs_defaults_and_flags() {
+    let config = load(&[]).unwrap();
+    assert_eq!(config.api.prometheus_http_prefix, "/prometheus");
+    assert_eq!(config.querier.max_concurrent, 20);
+    assert_eq!(config.querier.timeout, Duration::from_secs(120));
+    assert_eq!(config.querier.max_samples, 50_000_000);
+    assert_eq!(config.querier.lookback_delta, Duration::from_secs(300));
+    assert!(!config.querier.promql_experimental_functions_enabled);
+    assert_eq!(config.limits.max_fetched_chunks_per_query, 2_000_000);
+    assert_eq!(config.limits.max_fetched_series_per_query, 0);
+    assert_eq!(
+        config.limits.query_ingesters_within,
+        Duration::from_secs(13 * 3600)
+    );
+    assert!(config.limits.max_query_lookback.is_zero());
+    assert!(config.limits.max_partial_query_length.is_zero());
+    assert!(config.limits.max_total_query_length.is_zero());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_file(
+        &dir,
+        "norn.yaml",
+        "api:\n  prometheus_http_prefix: /api/prom\nquerier:\n  max_concurrent: 4\n  timeout: 30s\nlimits:\n  max_fetched_series_per_query: 1000\n  max_total_query_length: 31d\n",
+    );
+    let config = load(&[
+        "-config.file",
+        &file,
+        "-querier.lookback-delta=1m",
+        "-querier.max-samples=1000",
+        "-querier.promql-experimental-functions-enabled",
+        "-querier.max-fetched-chunks-per-query=5",
+        "-querier.query-ingesters-within=1h",
+        "-querier.max-query-lookback=7d",
+        "-querier.max-partial-query-length=1d",
+    ])
+    .unwrap();
+    assert_eq!(config.api.prometheus_prefix(), "/api/prom");
+    assert_eq!(config.querier.max_concurrent, 4);
+    assert_eq!(config.querier.timeout, Duration::from_secs(30));
+    assert_eq!(config.querier.lookback_delta, Duration::from_secs(60));
+    assert_eq!(config.querier.max_samples, 1000);
+    assert!(config.querier.promql_experimental_functions_enabled);
+    assert_eq!(config.limits.max_fetched_series_per_query, 1000);
+    assert_eq!(
+        config.limits.max_total_query_length,
+        Duration::from_secs(31 * 86_400)
+    );
+    assert_eq!(config.limits.max_fetched_chunks_per_query, 5);
+    assert_eq!(
+        config.limits.query_ingesters_within,
+        Duration::from_secs(3600)
+    );
+    assert_eq!(
+        config.limits.max_query_lookback,
+        Duration::from_secs(7 * 86_400)
+    );
+    assert_eq!(
+        config.limits.max_partial_query_length,
+        Duration::from_secs(86_400)
+    );
+
+    let root = load(&["-http.prometheus-http-prefix=/"]).unwrap();
+    assert_eq!(root.api.prometheus_prefix(), "");
+    for (args, expected) in [
+        (
+            vec!["-http.prometheus-http-prefix=prom"],
+            "must be empty or a path",
+        ),
+        (vec!["-http.prometheus-http-prefix=/a//b"], "empty segments"),
+        (vec!["-querier.max-concurrent=0"], "-querier.max-concurrent"),
+        (vec!["-querier.timeout=0s"], "-querier.timeout"),
+    ] {
+        let error = load(&args).unwrap_err().to_string();
+        assert!(error.contains(expected), "{args:?}: {error}");
+    }
+}
