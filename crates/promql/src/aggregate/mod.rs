@@ -6,6 +6,8 @@
 //! - `numeric`: the reductions to one new sample per group (`sum` … `quantile`).
 //! - `select`: the selections of input samples (`topk`, `bottomk`, `limitk`, `limit_ratio`).
 //! - `count_values`: counting samples per value.
+//! - `stepwise`: the same aggregations over many steps of fixed input series, with each
+//!   series' group worked out once (range queries).
 //! - `kahan`, `goheap`, `goformat`: compensated summation, Go's heap/sort steps (for the
 //!   same tie-breaking as Prometheus) and Go's float spellings.
 
@@ -16,6 +18,7 @@ mod grouping;
 mod kahan;
 mod numeric;
 mod select;
+mod stepwise;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +30,7 @@ use crate::value::{Sample, Vector};
 
 use numeric::Reduction;
 use select::Selection;
+pub(crate) use stepwise::{SeriesGroups, StepOutput};
 
 /// How output groups are formed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

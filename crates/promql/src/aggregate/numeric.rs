@@ -55,9 +55,8 @@ struct GroupState {
 }
 
 impl GroupState {
-    /// Starts a group with its first sample.
-    fn first(reduction: Reduction, sample: &Sample) -> Self {
-        let f = sample.f;
+    /// Starts a group with its first sample (value `f`, name flag `drop_name`).
+    fn first(reduction: Reduction, f: f64, drop_name: bool) -> Self {
         let value = match reduction {
             Reduction::Group => 1.0,
             Reduction::Stddev | Reduction::Stdvar if f.is_finite() => 0.0,
@@ -75,14 +74,13 @@ impl GroupState {
             count: 1.0,
             incremental_mean: false,
             values,
-            drop_name: sample.drop_name,
+            drop_name,
         }
     }
 
-    /// Adds a further sample.
-    fn add(&mut self, reduction: Reduction, sample: &Sample) {
-        let f = sample.f;
-        self.drop_name |= sample.drop_name;
+    /// Adds a further sample (value `f`, name flag `drop_name`).
+    fn add(&mut self, reduction: Reduction, f: f64, drop_name: bool) {
+        self.drop_name |= drop_name;
         match reduction {
             Reduction::Sum => {
                 (self.value, self.compensation) = kahan_inc(f, self.value, self.compensation);
@@ -152,23 +150,15 @@ pub(super) fn reduce(
     ts: i64,
     annotations: &mut Annotations,
 ) -> Result<Vector, PromqlError> {
-    if let Reduction::Quantile(phi) = reduction
-        && (phi.is_nan() || !(0.0..=1.0).contains(&phi))
-    {
-        annotations.warn(format!(
-            "quantile value should be between 0 and 1, got {}",
-            format_go_g(phi)
-        ));
-    }
+    warn_about_parameter(reduction, annotations);
     let mut groups = Groups::new(grouping);
-    let mut states: Vec<GroupState> = Vec::new();
-    for sample in input {
-        let index = groups.group_of(&sample.metric)?;
-        match states.get_mut(index) {
-            Some(state) => state.add(reduction, sample),
-            None => states.push(GroupState::first(reduction, sample)),
-        }
-    }
+    let states = fold(
+        reduction,
+        input.iter().map(|sample| {
+            let index = groups.group_of(&sample.metric)?;
+            Ok((index, sample.f, sample.drop_name))
+        }),
+    )?;
     debug_assert_eq!(groups.len(), states.len());
     Ok(groups
         .into_labels()
@@ -181,6 +171,49 @@ pub(super) fn reduce(
             f: state.finish(reduction),
         })
         .collect())
+}
+
+/// Warns when `quantile`'s φ is outside [0, 1] (at every step, whatever the input).
+pub(super) fn warn_about_parameter(reduction: Reduction, annotations: &mut Annotations) {
+    if let Reduction::Quantile(phi) = reduction
+        && (phi.is_nan() || !(0.0..=1.0).contains(&phi))
+    {
+        annotations.warn(format!(
+            "quantile value should be between 0 and 1, got {}",
+            format_go_g(phi)
+        ));
+    }
+}
+
+/// Reduces samples given as `(group, value, drop_name)`, groups numbered from 0 in order
+/// of first appearance, to one `(value, drop_name)` per group, by group number.
+pub(super) fn reduce_numbered(
+    reduction: Reduction,
+    samples: impl Iterator<Item = (usize, f64, bool)>,
+) -> Result<Vec<(f64, bool)>, PromqlError> {
+    Ok(fold(reduction, samples.map(Ok))?
+        .into_iter()
+        .map(|state| {
+            let drop_name = state.drop_name;
+            (state.finish(reduction), drop_name)
+        })
+        .collect())
+}
+
+/// Folds samples given as `(group, value, drop_name)` into one state per group.
+fn fold(
+    reduction: Reduction,
+    samples: impl Iterator<Item = Result<(usize, f64, bool), PromqlError>>,
+) -> Result<Vec<GroupState>, PromqlError> {
+    let mut states: Vec<GroupState> = Vec::new();
+    for sample in samples {
+        let (index, f, drop_name) = sample?;
+        match states.get_mut(index) {
+            Some(state) => state.add(reduction, f, drop_name),
+            None => states.push(GroupState::first(reduction, f, drop_name)),
+        }
+    }
+    Ok(states)
 }
 
 /// Prometheus's `quantile`: φ-quantile of `values` by linear interpolation between the

@@ -41,37 +41,69 @@ pub(super) fn select(
     ts: i64,
     annotations: &mut Annotations,
 ) -> Result<Vector, PromqlError> {
+    let mut groups = Groups::new(grouping);
+    let chosen = select_positions(
+        selection,
+        param,
+        input.len(),
+        |index| groups.group_of(&input[index].metric),
+        |index| input[index].f,
+        |ratio, index| ratio_keeps(ratio, &input[index].metric),
+        annotations,
+    )?;
+    Ok(chosen
+        .into_iter()
+        .map(|index| Sample {
+            t: ts,
+            ..input[index].clone()
+        })
+        .collect())
+}
+
+/// The heart of [`select`] over `len` samples known by position: `group_of` numbers each
+/// sample's group (from 0, in order of first appearance, asked once per sample in order),
+/// `value` gives its value and `keeps(ratio, position)` tells whether `limit_ratio` keeps
+/// it. Returns the chosen positions in output order.
+pub(super) fn select_positions(
+    selection: Selection,
+    param: f64,
+    len: usize,
+    mut group_of: impl FnMut(usize) -> Result<usize, PromqlError>,
+    value: impl Fn(usize) -> f64,
+    keeps: impl Fn(f64, usize) -> bool,
+    annotations: &mut Annotations,
+) -> Result<Vec<usize>, PromqlError> {
     let limit = match selection {
         Selection::LimitRatio => match ratio_limit(param, annotations)? {
             Some(ratio) => Limit::Ratio(ratio),
-            None => return Ok(Vector::new()),
+            None => return Ok(Vec::new()),
         },
-        _ => match count_limit(param, input.len())? {
+        _ => match count_limit(param, len)? {
             Some(k) => Limit::Count(k),
-            None => return Ok(Vector::new()),
+            None => return Ok(Vec::new()),
         },
     };
-    let mut groups = Groups::new(grouping);
     let mut heaps: Vec<Vec<usize>> = Vec::new();
-    let value = |index: &usize| input[*index].f;
+    let value = |index: &usize| value(*index);
     let ascending_heap = |a: &usize, b: &usize| value(a).is_nan() || value(a) < value(b);
     let descending_heap = |a: &usize, b: &usize| value(a).is_nan() || value(a) > value(b);
-    for (index, sample) in input.iter().enumerate() {
-        let group = groups.group_of(&sample.metric)?;
+    for index in 0..len {
+        let group = group_of(index)?;
         if group == heaps.len() {
             let chosen = match limit {
-                Limit::Ratio(ratio) if !ratio_keeps(ratio, &sample.metric) => Vec::new(),
+                Limit::Ratio(ratio) if !keeps(ratio, index) => Vec::new(),
                 _ => vec![index],
             };
             heaps.push(chosen);
             continue;
         }
+        let f = value(&index);
         let heap = &mut heaps[group];
         match (selection, limit) {
             (Selection::TopK, Limit::Count(k)) => {
                 if heap.len() < k {
                     goheap::push(heap, index, ascending_heap);
-                } else if replaces_top(value(&heap[0]), sample.f, |top, new| top < new) {
+                } else if replaces_top(value(&heap[0]), f, |top, new| top < new) {
                     heap[0] = index;
                     if k > 1 {
                         goheap::fix(heap, 0, ascending_heap);
@@ -81,7 +113,7 @@ pub(super) fn select(
             (Selection::BottomK, Limit::Count(k)) => {
                 if heap.len() < k {
                     goheap::push(heap, index, descending_heap);
-                } else if replaces_top(value(&heap[0]), sample.f, |top, new| top > new) {
+                } else if replaces_top(value(&heap[0]), f, |top, new| top > new) {
                     heap[0] = index;
                     if k > 1 {
                         goheap::fix(heap, 0, descending_heap);
@@ -94,14 +126,14 @@ pub(super) fn select(
                 }
             }
             (_, Limit::Ratio(ratio)) => {
-                if ratio_keeps(ratio, &sample.metric) {
+                if keeps(ratio, index) {
                     goheap::push(heap, index, ascending_heap);
                 }
             }
             (_, Limit::Count(_)) => {}
         }
     }
-    let mut output = Vector::new();
+    let mut output = Vec::new();
     for mut heap in heaps {
         match selection {
             Selection::TopK if heap.len() > 1 => goheap::sort(
@@ -116,10 +148,7 @@ pub(super) fn select(
             ),
             _ => {}
         }
-        output.extend(heap.into_iter().map(|index| Sample {
-            t: ts,
-            ..input[index].clone()
-        }));
+        output.extend(heap);
     }
     Ok(output)
 }
@@ -176,7 +205,12 @@ fn ratio_limit(param: f64, annotations: &mut Annotations) -> Result<Option<f64>,
 /// `u64::MAX`; a ratio r ≥ 0 keeps offsets below r, a negative r keeps offsets at or above
 /// 1 + r (the complement of `limit_ratio(1 + r)`).
 pub(super) fn ratio_keeps(ratio: f64, metric: &Labels) -> bool {
-    let offset = metric.hash() as f64 / u64::MAX as f64;
+    ratio_keeps_hash(ratio, metric.hash())
+}
+
+/// [`ratio_keeps`] for a series whose label hash is `hash`.
+pub(super) fn ratio_keeps_hash(ratio: f64, hash: u64) -> bool {
+    let offset = hash as f64 / u64::MAX as f64;
     (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 

@@ -2,8 +2,6 @@
 //! operators `and`/`or`/`unless`, between scalars and vectors, with Prometheus's vector
 //! matching (`on`/`ignoring`, `group_left`/`group_right`) and its error messages.
 
-use std::collections::{HashMap, HashSet};
-
 use norn_model::Labels;
 use norn_model::labels::METRIC_NAME;
 use promql_parser::parser::token::{
@@ -16,6 +14,7 @@ use crate::error::PromqlError;
 use crate::value::{FPoint, Series};
 
 use super::evaluator::{EVALUATION, Evaluator};
+use super::fast_hash::{FastMap, FastSet};
 use super::grid::{Grid, SeriesBuilder, StepReader, StepValues};
 use super::result::is_metadata_label;
 
@@ -247,8 +246,8 @@ impl Evaluator<'_> {
         let mut rhs_reader = StepReader::new(rhs);
         let (mut lhs_now, mut rhs_now) = (Vec::new(), Vec::new());
         let mut builder = SeriesBuilder::new(grid);
-        let mut slots: HashMap<(bool, usize), usize> = HashMap::new();
-        let mut present: HashSet<usize> = HashSet::new();
+        let mut slots: FastMap<(bool, usize), usize> = FastMap::default();
+        let mut present: FastSet<usize> = FastSet::default();
         for ts in grid.times() {
             self.guard.check(EVALUATION)?;
             lhs_reader.read(lhs, ts, &mut lhs_now);
@@ -330,8 +329,9 @@ impl Evaluator<'_> {
             one,
             matched_one_to_one: vec![false; sig_count],
             matched_any: vec![false; sig_count],
-            matched_many: HashSet::new(),
-            results: HashMap::new(),
+            matched_many: FastSet::default(),
+            results: FastMap::default(),
+            last_result: vec![None; many.len()],
             builder: SeriesBuilder::new(grid),
         };
         let mut many_reader = StepReader::new(many);
@@ -396,9 +396,12 @@ struct MatchState<'a> {
     /// Per signature: anything matched at this step.
     matched_any: Vec<bool>,
     /// (signature, result labels hash) produced at this step (many-to-one).
-    matched_many: HashSet<(usize, u64)>,
+    matched_many: FastSet<(usize, u64)>,
     /// Result slot and labels hash by (many index, one index), `usize::MAX` for a fill.
-    results: HashMap<(usize, usize), (usize, u64)>,
+    results: FastMap<(usize, usize), (usize, u64)>,
+    /// Per "many" element: its last partner's index with the result's slot and labels hash
+    /// (a cache in front of `results`: partners rarely change between steps).
+    last_result: Vec<Option<(usize, usize, u64)>>,
     builder: SeriesBuilder,
 }
 
@@ -435,14 +438,26 @@ impl MatchState<'_> {
             many_index.unwrap_or(usize::MAX),
             one_index.unwrap_or(usize::MAX),
         );
-        let (slot, hash) = match self.results.get(&key) {
-            Some(&found) => found,
+        let cached = many_index
+            .and_then(|index| self.last_result.get(index).copied().flatten())
+            .filter(|&(partner, _, _)| partner == key.1);
+        let (slot, hash) = match cached {
+            Some((_, slot, hash)) => (slot, hash),
             None => {
-                let metric = self.result_metric(many_index, one_index)?;
-                let hash = metric.hash();
-                let slot = self.builder.slot_owned(metric, self.return_bool);
-                self.results.insert(key, (slot, hash));
-                (slot, hash)
+                let found = match self.results.get(&key) {
+                    Some(&found) => found,
+                    None => {
+                        let metric = self.result_metric(many_index, one_index)?;
+                        let hash = metric.hash();
+                        let slot = self.builder.slot_owned(metric, self.return_bool);
+                        self.results.insert(key, (slot, hash));
+                        (slot, hash)
+                    }
+                };
+                if let Some(entry) = many_index.and_then(|index| self.last_result.get_mut(index)) {
+                    *entry = Some((key.1, found.0, found.1));
+                }
+                found
             }
         };
         if self.matching.card == Card::OneToOne {
@@ -498,7 +513,7 @@ fn signatures(
     lhs: &[Series],
     rhs: &[Series],
 ) -> (Vec<usize>, Vec<usize>, usize) {
-    let mut ordinals: HashMap<String, usize> = HashMap::new();
+    let mut ordinals: FastMap<String, usize> = FastMap::default();
     let mut ordinal_of = |series: &Series| {
         let next = ordinals.len();
         *ordinals

@@ -8,7 +8,7 @@ use promql_parser::parser::token::T_COUNT_VALUES;
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{AggregateExpr, Call, Expr, LabelModifier, VectorSelector};
 
-use crate::aggregate::{self, AggParam, AggregateCall, Grouping};
+use crate::aggregate::{self, AggParam, AggregateCall, Grouping, SeriesGroups, StepOutput};
 use crate::error::PromqlError;
 use crate::functions::{self, FnArg, FunctionCall, Window};
 use crate::value::{Sample, Series};
@@ -17,6 +17,7 @@ use super::evaluator::{EVALUATION, Evaluator};
 use super::grid::{
     Grid, RangeVector, SeriesBuilder, StepReader, StepValues, point_count, window_slice,
 };
+use super::per_series::{PER_SERIES_RANGE_FUNCTIONS, PlainArg};
 use super::plan::{QUERY_CONSTANT_FUNCTIONS, unwrap_parens};
 
 /// Functions that sort their input (pointless, and warned about, over a range).
@@ -63,20 +64,10 @@ struct RangeWindows {
 
 impl RangeWindows {
     fn new(range: RangeVector) -> Self {
-        let scratch = range
-            .series
-            .iter()
-            .map(|series| Series {
-                metric: series.metric.clone(),
-                floats: Vec::new(),
-                drop_name: series.drop_name,
-            })
-            .collect();
-        let source = (0..range.series.len()).collect();
         Self {
             range,
-            scratch,
-            source,
+            scratch: Vec::new(),
+            source: Vec::new(),
             active: 0,
             window: Window {
                 start_ms: 0,
@@ -87,6 +78,21 @@ impl RangeWindows {
 
     /// Fills the buffers with the window at `ts`; returns the number of points in it.
     fn fill(&mut self, ts: i64) -> usize {
+        if self.scratch.len() != self.range.series.len() {
+            // First step: one buffer per series (built here, not in `new`, as the
+            // series-by-series path never needs them).
+            self.scratch = self
+                .range
+                .series
+                .iter()
+                .map(|series| Series {
+                    metric: series.metric.clone(),
+                    floats: Vec::new(),
+                    drop_name: series.drop_name,
+                })
+                .collect();
+            self.source = (0..self.range.series.len()).collect();
+        }
         self.window = self.range.window(ts);
         let mut points = 0;
         for (slot, &source) in self.scratch.iter_mut().zip(&self.source) {
@@ -147,6 +153,26 @@ impl Evaluator<'_> {
         grid: Grid,
         sources: &mut [ArgSource<'_>],
     ) -> Result<StepValues, PromqlError> {
+        if grid.steps() > 1 && PER_SERIES_RANGE_FUNCTIONS.contains(&call.func.name) {
+            let mut range = None;
+            let mut plain = Vec::with_capacity(sources.len());
+            for (position, source) in sources.iter().enumerate() {
+                match source {
+                    ArgSource::Range(windows) if range.is_none() => {
+                        range = Some((&windows.range, position));
+                    }
+                    ArgSource::Scalar(values) => plain.push(PlainArg::Scalar(values)),
+                    ArgSource::String(text) => plain.push(PlainArg::String(text)),
+                    _ => {
+                        range = None;
+                        break;
+                    }
+                }
+            }
+            if let Some((range, position)) = range {
+                return self.call_per_series(call, grid, range, position, &plain);
+            }
+        }
         let returns_scalar = call.func.return_type == ValueType::Scalar;
         let instant_query = self.instant_query();
         let mut vectors: Vec<Vec<Sample>> = sources.iter().map(|_| Vec::new()).collect();
@@ -313,6 +339,17 @@ impl Evaluator<'_> {
         param: &ParamSource<'_>,
         input: &[Series],
     ) -> Result<StepValues, PromqlError> {
+        if grid.steps() > 1
+            && let Some(groups) = SeriesGroups::new(
+                aggregate.op,
+                grouping,
+                input
+                    .iter()
+                    .map(|series| (&series.metric, series.drop_name)),
+            )?
+        {
+            return self.aggregate_stepwise(grid, groups, param, input);
+        }
         let mut reader = StepReader::new(input);
         let mut gathered = Vec::new();
         let mut samples = Vec::new();
@@ -348,6 +385,64 @@ impl Evaluator<'_> {
             for sample in output {
                 let slot = builder.slot_owned(sample.metric, sample.drop_name);
                 builder.push(slot, ts, sample.f)?;
+            }
+        }
+        Ok(StepValues::Vector(builder.finish()))
+    }
+    /// [`Self::aggregate_per_step`] with the input series' groups worked out once: each
+    /// step hands `(series, value)` pairs to the aggregation and output series are found by
+    /// group or series index instead of by labels.
+    fn aggregate_stepwise(
+        &mut self,
+        grid: Grid,
+        mut groups: SeriesGroups,
+        param: &ParamSource<'_>,
+        input: &[Series],
+    ) -> Result<StepValues, PromqlError> {
+        let mut reader = StepReader::new(input);
+        let mut gathered = Vec::new();
+        let mut builder = SeriesBuilder::new(grid);
+        let mut group_slots: Vec<Option<usize>> = vec![None; groups.group_count()];
+        let mut series_slots: Vec<Option<usize>> = vec![None; input.len()];
+        for (index, ts) in grid.times().enumerate() {
+            self.guard.check(EVALUATION)?;
+            reader.read(input, ts, &mut gathered);
+            let param = match param {
+                ParamSource::None => AggParam::None,
+                ParamSource::Number(values) => {
+                    AggParam::Number(values.get(index).copied().unwrap_or(f64::NAN))
+                }
+                ParamSource::String(string) => AggParam::String(string.as_ref()),
+            };
+            match groups.aggregate_step(param, &gathered, &mut self.annotations)? {
+                StepOutput::Groups(output) => {
+                    for (group, f, drop_name) in output {
+                        let slot = match group_slots.get(group).copied().flatten() {
+                            Some(slot) => slot,
+                            None => {
+                                let slot = builder.slot(groups.group_labels(group), drop_name);
+                                group_slots[group] = Some(slot);
+                                slot
+                            }
+                        };
+                        builder.push(slot, ts, f)?;
+                    }
+                }
+                StepOutput::Positions(chosen) => {
+                    for position in chosen {
+                        let (series, f) = gathered[position];
+                        let slot = match series_slots.get(series).copied().flatten() {
+                            Some(slot) => slot,
+                            None => {
+                                let one = &input[series];
+                                let slot = builder.slot(&one.metric, one.drop_name);
+                                series_slots[series] = Some(slot);
+                                slot
+                            }
+                        };
+                        builder.push(slot, ts, f)?;
+                    }
+                }
             }
         }
         Ok(StepValues::Vector(builder.finish()))

@@ -150,14 +150,18 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         for stored in data.series(selector) {
             self.guard.check(EVALUATION)?;
+            // Reference times only grow along the grid: a cursor replaces a binary search
+            // per step (`after` counts the samples at or before the reference).
+            let samples = stored.samples.as_slice();
+            let mut after = 0;
             let floats: Vec<FPoint> = grid
                 .times()
                 .filter_map(|ts| {
-                    let found = lookup(
-                        &stored.samples,
-                        at.unwrap_or(ts) - offset,
-                        self.lookback_delta_ms,
-                    )?;
+                    let reference = at.unwrap_or(ts) - offset;
+                    while samples.get(after).is_some_and(|point| point.t <= reference) {
+                        after += 1;
+                    }
+                    let found = visible(samples, after, reference, self.lookback_delta_ms)?;
                     Some(FPoint { t: ts, f: found.f })
                 })
                 .collect();
@@ -291,6 +295,16 @@ impl Evaluator<'_> {
 /// it and after `reference - lookback` (left-open), unless that is a stale marker.
 pub(crate) fn lookup(samples: &[FPoint], reference: i64, lookback_delta_ms: i64) -> Option<FPoint> {
     let after = samples.partition_point(|point| point.t <= reference);
+    visible(samples, after, reference, lookback_delta_ms)
+}
+
+/// [`lookup`] once `after`, the number of samples at or before `reference`, is known.
+fn visible(
+    samples: &[FPoint],
+    after: usize,
+    reference: i64,
+    lookback_delta_ms: i64,
+) -> Option<FPoint> {
     let found = *samples.get(after.checked_sub(1)?)?;
     if found.t <= reference - lookback_delta_ms || is_stale_nan(found.f) {
         return None;

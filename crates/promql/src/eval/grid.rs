@@ -3,13 +3,13 @@
 //! vectors with their per-step windows, and the builder that assembles per-step outputs
 //! back into series.
 
-use std::collections::HashMap;
-
 use norn_model::Labels;
 
 use crate::error::PromqlError;
 use crate::functions::Window;
 use crate::value::{FPoint, Series};
+
+use super::fast_hash::FastMap;
 
 /// The evaluation times of one (sub)evaluation: `start`, `start + step`, … up to `end`.
 /// An instant evaluation has `start == end` (its step is irrelevant but positive).
@@ -168,7 +168,7 @@ impl StepReader {
 pub(crate) struct SeriesBuilder {
     single_step: bool,
     series: Vec<Series>,
-    index: HashMap<Labels, usize>,
+    index: FastMap<Labels, usize>,
     last_t: Vec<i64>,
 }
 
@@ -178,7 +178,7 @@ impl SeriesBuilder {
         Self {
             single_step: grid.steps() <= 1,
             series: Vec::new(),
-            index: HashMap::new(),
+            index: FastMap::default(),
             last_t: Vec::new(),
         }
     }

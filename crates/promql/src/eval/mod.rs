@@ -8,12 +8,16 @@
 //!   subqueries, literals, unary minus).
 //! - `call`, `binary`: function calls and aggregations, binary operators and vector
 //!   matching.
+//! - `per_series`: range functions (`rate`, `*_over_time`, …) evaluated series by series.
+//! - `fast_hash`: the hasher of the evaluator's per-step maps.
 //! - `result`: delayed name removal and the shape of the final value.
 
 mod binary;
 mod call;
 mod evaluator;
+mod fast_hash;
 mod grid;
+mod per_series;
 mod plan;
 mod result;
 #[cfg(test)]

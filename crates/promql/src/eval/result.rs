@@ -3,14 +3,13 @@
 //! labels are an error, or, in a matrix, series that do not overlap in time merge) and the
 //! shape the API returns.
 
-use std::collections::{HashMap, HashSet};
-
 use norn_model::Labels;
 use norn_model::labels::METRIC_NAME;
 
 use crate::error::PromqlError;
 use crate::value::{FPoint, Sample, Series, Value};
 
+use super::fast_hash::{FastMap, FastSet};
 use super::grid::{Grid, RangeVector, StepValues, duplicate_labelset, window_slice};
 
 /// The labels that describe the metric rather than the series, removed together with the
@@ -59,7 +58,7 @@ pub(crate) fn instant_value(value: StepValues, ts: i64) -> Result<Value, PromqlE
                     drop_name: false,
                 });
             }
-            let mut seen = HashSet::with_capacity(vector.len());
+            let mut seen = FastSet::with_capacity_and_hasher(vector.len(), Default::default());
             if !vector.iter().all(|sample| seen.insert(&sample.metric)) {
                 return Err(duplicate_labelset());
             }
@@ -109,7 +108,8 @@ pub(crate) fn instant_matrix(range: RangeVector, ts: i64) -> Result<Value, Promq
 /// they overlap in time) and sorts by labels.
 fn clean_matrix(series: Vec<Series>) -> Result<Vec<Series>, PromqlError> {
     let mut merged: Vec<Series> = Vec::with_capacity(series.len());
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut index: FastMap<Labels, usize> =
+        FastMap::with_capacity_and_hasher(series.len(), Default::default());
     let mut needs_sort = Vec::new();
     for series in series {
         let metric = if series.drop_name {

@@ -29,6 +29,8 @@ use crate::annotations::Annotations;
 use crate::error::PromqlError;
 use crate::value::{Sample, Series, Vector};
 
+pub(crate) use rate::RateKernel;
+
 /// The time window a range-vector argument covers at one step, in milliseconds: points `p`
 /// with `start_ms < p.t <= end_ms` (Prometheus 3's left-open ranges). With `offset` and `@`
 /// already applied.

@@ -2,8 +2,11 @@
 //! correction and extrapolation towards the window's edges), and `irate`/`idelta` (the
 //! last two points only).
 
+use norn_model::Labels;
+
 use super::common::{matrix_arg, metric_name, output};
 use super::{FunctionCall, Window};
+use crate::annotations::Annotations;
 use crate::error::PromqlError;
 use crate::value::{FPoint, Vector};
 
@@ -24,17 +27,86 @@ pub(crate) fn extrapolated_rate(
             continue;
         };
         if is_counter {
-            let name = metric_name(&one.metric);
-            if !name.is_empty() && !COUNTER_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
-                call.annotations.info(format!(
-                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
-                    super::common::go_quote(name)
-                ));
-            }
+            counter_name_info(&one.metric, call.annotations);
         }
         out.push(output(one.metric.clone(), call.ts, value, true));
     }
     Ok(out)
+}
+
+/// The info `rate`/`increase` give for a metric whose name does not look like a counter's.
+fn counter_name_info(metric: &Labels, annotations: &mut Annotations) {
+    let name = metric_name(metric);
+    if !name.is_empty() && !COUNTER_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+        annotations.info(format!(
+            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+            super::common::go_quote(name)
+        ));
+    }
+}
+
+/// One function of this module as a computation over one series' window, for an
+/// evaluator that walks each series across all steps. Every output drops the metric name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RateKernel {
+    /// `rate`, `increase`, `delta` ([`extrapolated_value`]).
+    Extrapolated {
+        /// Counter-reset correction and the zero bound (`rate`, `increase`).
+        is_counter: bool,
+        /// Per second (`rate`).
+        is_rate: bool,
+    },
+    /// `irate` (`is_rate`) and `idelta` ([`last_two_value`]).
+    LastTwo {
+        /// Per second, with counter resets (`irate`).
+        is_rate: bool,
+    },
+}
+
+impl RateKernel {
+    /// Returns the kernel of the function `name`, if it is one of this module's.
+    pub(crate) fn of(name: &str) -> Option<Self> {
+        Some(match name {
+            "rate" => Self::Extrapolated {
+                is_counter: true,
+                is_rate: true,
+            },
+            "increase" => Self::Extrapolated {
+                is_counter: true,
+                is_rate: false,
+            },
+            "delta" => Self::Extrapolated {
+                is_counter: false,
+                is_rate: false,
+            },
+            "irate" => Self::LastTwo { is_rate: true },
+            "idelta" => Self::LastTwo { is_rate: false },
+            _ => return None,
+        })
+    }
+
+    /// Returns the function's value over the window's `points` (stale markers removed), or
+    /// `None` when it has no output for them.
+    pub(crate) fn value(self, points: &[FPoint], window: Window) -> Option<f64> {
+        match self {
+            Self::Extrapolated {
+                is_counter,
+                is_rate,
+            } => extrapolated_value(points, window, is_counter, is_rate),
+            Self::LastTwo { is_rate } => last_two_value(points, is_rate),
+        }
+    }
+
+    /// Adds the annotations the function gives for a series labelled `metric` that had an
+    /// output.
+    pub(crate) fn annotate(self, metric: &Labels, annotations: &mut Annotations) {
+        if let Self::Extrapolated {
+            is_counter: true, ..
+        } = self
+        {
+            counter_name_info(metric, annotations);
+        }
+    }
 }
 
 /// Prometheus's `extrapolatedRate` over the float points of one window. `None` when
@@ -101,24 +173,32 @@ pub(crate) fn instant_value(
     let (series, _) = matrix_arg(call, 0)?;
     let mut out = Vector::with_capacity(series.len());
     for one in series {
-        let [.., previous, last] = one.floats.as_slice() else {
-            continue;
-        };
-        let interval_ms = last.t - previous.t;
-        if interval_ms == 0 {
-            continue;
+        if let Some(value) = last_two_value(&one.floats, is_rate) {
+            out.push(output(one.metric.clone(), call.ts, value, true));
         }
-        let mut value = last.f;
-        if !is_rate || last.f >= previous.f || last.f.is_nan() || previous.f.is_nan() {
-            // A gauge, or a counter without reset (NaN compares as "no reset").
-            value = last.f - previous.f;
-        }
-        if is_rate {
-            value /= interval_ms as f64 / 1000.0;
-        }
-        out.push(output(one.metric.clone(), call.ts, value, true));
     }
     Ok(out)
+}
+
+/// `irate` (`is_rate`) or `idelta` over the last two of `points`; `None` with fewer than
+/// two points or when both share a timestamp.
+pub(crate) fn last_two_value(points: &[FPoint], is_rate: bool) -> Option<f64> {
+    let [.., previous, last] = points else {
+        return None;
+    };
+    let interval_ms = last.t - previous.t;
+    if interval_ms == 0 {
+        return None;
+    }
+    let mut value = last.f;
+    if !is_rate || last.f >= previous.f || last.f.is_nan() || previous.f.is_nan() {
+        // A gauge, or a counter without reset (NaN compares as "no reset").
+        value = last.f - previous.f;
+    }
+    if is_rate {
+        value /= interval_ms as f64 / 1000.0;
+    }
+    Some(value)
 }
 
 #[cfg(test)]
