@@ -7,6 +7,7 @@
 use norn_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
 
 pub mod loadgen;
+pub mod query;
 
 /// Builds a node_exporter-like remote write 1.0 request: `series` series with `samples_per_series`
 /// samples each, 8 labels per series, timestamps 15s apart.

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod query_api;
+mod query_diff;
 mod single_node;
 mod write_api;
 mod write_clients;

@@ -110,7 +110,7 @@ pub enum Command {
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
     /// No subcommand or an unknown one.
-    #[error("unknown command {0:?}; the only command is `loadgen` (see --help)")]
+    #[error("unknown command {0:?}; the commands are `loadgen` and `query` (see --help)")]
     UnknownCommand(String),
     /// A flag this tool does not have.
     #[error("unknown flag {0}")]

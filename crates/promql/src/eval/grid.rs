@@ -168,7 +168,10 @@ impl StepReader {
 pub(crate) struct SeriesBuilder {
     single_step: bool,
     series: Vec<Series>,
-    index: FastMap<Labels, usize>,
+    /// Slots by labels, one map per `drop_name` value: a series whose name is still to be
+    /// dropped is a different output series from one keeping the same labels (e.g. the two
+    /// sides of `x or rate(x[5m])`).
+    index: [FastMap<Labels, usize>; 2],
     last_t: Vec<i64>,
 }
 
@@ -178,7 +181,7 @@ impl SeriesBuilder {
         Self {
             single_step: grid.steps() <= 1,
             series: Vec::new(),
-            index: FastMap::default(),
+            index: [FastMap::default(), FastMap::default()],
             last_t: Vec::new(),
         }
     }
@@ -187,7 +190,7 @@ impl SeriesBuilder {
     /// needed.
     pub(crate) fn slot(&mut self, metric: &Labels, drop_name: bool) -> usize {
         if !self.single_step
-            && let Some(&slot) = self.index.get(metric)
+            && let Some(&slot) = self.index[usize::from(drop_name)].get(metric)
         {
             return slot;
         }
@@ -197,7 +200,7 @@ impl SeriesBuilder {
     /// Like [`SeriesBuilder::slot`], taking ownership of the labels.
     pub(crate) fn slot_owned(&mut self, metric: Labels, drop_name: bool) -> usize {
         if !self.single_step
-            && let Some(&slot) = self.index.get(&metric)
+            && let Some(&slot) = self.index[usize::from(drop_name)].get(&metric)
         {
             return slot;
         }
@@ -207,7 +210,7 @@ impl SeriesBuilder {
     fn create(&mut self, metric: Labels, drop_name: bool) -> usize {
         let slot = self.series.len();
         if !self.single_step {
-            self.index.insert(metric.clone(), slot);
+            self.index[usize::from(drop_name)].insert(metric.clone(), slot);
         }
         self.series.push(Series {
             metric,

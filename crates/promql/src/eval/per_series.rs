@@ -20,6 +20,9 @@ use crate::value::{FPoint, Series};
 use super::evaluator::{EVALUATION, Evaluator};
 use super::grid::{Grid, RangeVector, SeriesBuilder, StepValues};
 
+/// How many steps of one series run between two timeout/cancellation checks.
+const GUARD_EVERY_STEPS: usize = 256;
+
 /// Functions computed from one series' window (plus scalar arguments), one output per input
 /// series with its labels. `double_exponential_smoothing` is left out: it fails on invalid
 /// factors, and which step's factors fail first depends on the step-by-step order.
@@ -114,6 +117,11 @@ impl Evaluator<'_> {
             let mut cursor = Cursor::default();
             let mut slot = None;
             for (index, ts) in grid.times().enumerate() {
+                if index % GUARD_EVERY_STEPS == GUARD_EVERY_STEPS - 1 {
+                    // One series over many steps can be a long loop (a day of one-second
+                    // subquery steps): timeouts and cancellation must reach it.
+                    self.guard.check(EVALUATION)?;
+                }
                 let window = range.window(ts);
                 cursor.advance(&series.floats, window.start_ms, window.end_ms);
                 if cursor.from == cursor.to {
@@ -180,6 +188,11 @@ impl Evaluator<'_> {
             let mut cursor = Cursor::default();
             let mut slot = None;
             for (index, ts) in grid.times().enumerate() {
+                if index % GUARD_EVERY_STEPS == GUARD_EVERY_STEPS - 1 {
+                    // One series over many steps can be a long loop (a day of one-second
+                    // subquery steps): timeouts and cancellation must reach it.
+                    self.guard.check(EVALUATION)?;
+                }
                 let window = range.window(ts);
                 cursor.advance(&series.floats, window.start_ms, window.end_ms);
                 if cursor.from == cursor.to {

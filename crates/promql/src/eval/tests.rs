@@ -697,3 +697,32 @@ async fn regex_matchers_are_anchored_and_accept_go_literal_braces() {
     assert_eq!(vector(&store, "m{a!~\"x.*\"}", 0).await[0].1, 3.0);
     assert_eq!(vector(&store, "{\"m\", a=\"xx\"}", 0).await[0].1, 2.0);
 }
+
+#[tokio::test]
+async fn or_keeps_a_name_dropping_side_apart_from_the_named_side() {
+    // `x` goes stale at 10m while its rate still has points: the rate's output (name to be
+    // dropped) must stay its own series, not merge into `x`'s.
+    let mut samples: Vec<(i64, f64)> = (0..=10).map(|i| (i * MINUTE, i as f64 * 60.0)).collect();
+    samples.push((10 * MINUTE + 1, stale()));
+    let store = Store::default().add(&[("__name__", "x_total"), ("i", "a")], &samples);
+    let series = matrix(
+        &store,
+        "x_total or on (i) rate(x_total[5m])",
+        5 * MINUTE,
+        14 * MINUTE,
+        MINUTE,
+    )
+    .await;
+    let named = series
+        .iter()
+        .find(|s| s.metric == labels(&[("__name__", "x_total"), ("i", "a")]))
+        .unwrap();
+    let unnamed = series
+        .iter()
+        .find(|s| s.metric == labels(&[("i", "a")]))
+        .unwrap();
+    assert_eq!(series.len(), 2);
+    assert_eq!(named.floats.last().unwrap().t, 10 * MINUTE);
+    assert!(unnamed.floats.iter().all(|p| p.t > 10 * MINUTE));
+    assert!(!unnamed.floats.is_empty());
+}
