@@ -66,7 +66,7 @@ step "rustdoc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "benchmarks compile"
-cargo bench -p norn-benches --no-run --locked
+cargo bench -p norn-benches -p norn-promql --no-run --locked
 
 printf '\nall checks passed in %ss\n' "$(( $(date +%s) - started ))"
 printf 'tests: %s passed, %s failed\n' "$passed" "$failed"
