@@ -6,6 +6,7 @@
 
 use norn_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
 
+pub(crate) mod http1;
 pub mod loadgen;
 pub mod query;
 

@@ -11,7 +11,7 @@
 //! gives it a basic-auth credential that grants exactly one tenant (Norn's `auth:` block), and
 //! the HA test runs Norn with multitenancy disabled. vmagent sends its headers.
 
-mod clients;
+pub(crate) mod clients;
 mod exposition;
 
 use std::collections::{BTreeMap, BTreeSet};

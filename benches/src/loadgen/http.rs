@@ -6,16 +6,14 @@
 //! machine with the server it measures). Only `http://` is supported; responses may use
 //! `Content-Length`, chunked transfer encoding or close-delimited bodies.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
+
+use crate::http1::{BodyLimit, ReadError, read_body, read_head};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// Bytes of an error body kept for the report.
 const BODY_SNIPPET_BYTES: usize = 512;
-/// Longest status line or header line accepted.
-const MAX_LINE_BYTES: usize = 16 * 1024;
-/// Most header lines accepted in one response.
-const MAX_HEADER_LINES: usize = 256;
 /// How long a request may wait on the socket before it counts as failed.
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -193,148 +191,24 @@ impl Failure {
 
 /// Reads one response; returns it and whether the connection may be reused.
 fn read_response<R: BufRead>(reader: &mut R) -> Result<(Response, bool), Failure> {
-    let mut line = Vec::new();
-    let status_line = read_line(reader, &mut line).map_err(Failure::BeforeResponse)?;
-    if status_line.is_empty() {
-        return Err(Failure::BeforeResponse(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed before the response",
-        )));
-    }
-    let during = Failure::DuringResponse;
-    let mut parts = status_line.split_whitespace();
-    let version = parts.next().unwrap_or_default().to_owned();
-    let status: u16 = parts
-        .next()
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| during(invalid_data(format!("bad status line {status_line:?}"))))?;
-    let mut keep_alive = version != "HTTP/1.0";
-    let mut content_length = None;
-    let mut chunked = false;
-    for _ in 0..MAX_HEADER_LINES {
-        let header = read_line(reader, &mut line).map_err(during)?;
-        if header.is_empty() {
-            let body = if chunked {
-                read_chunked(reader).map_err(during)?
-            } else if let Some(length) = content_length {
-                read_exact_body(reader, length).map_err(during)?
-            } else if status == 204 || status == 304 || (100..200).contains(&status) {
-                Vec::new()
-            } else {
-                keep_alive = false;
-                read_to_close(reader).map_err(during)?
-            };
-            let body_snippet = if (200..300).contains(&status) {
-                String::new()
-            } else {
-                String::from_utf8_lossy(&body[..body.len().min(BODY_SNIPPET_BYTES)])
-                    .trim()
-                    .to_owned()
-            };
-            return Ok((
-                Response {
-                    status,
-                    body_snippet,
-                },
-                keep_alive,
-            ));
-        }
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            content_length = Some(
-                value
-                    .parse::<usize>()
-                    .map_err(|_| during(invalid_data(format!("bad Content-Length {value:?}"))))?,
-            );
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            let value = value.to_ascii_lowercase();
-            if value.contains("close") {
-                keep_alive = false;
-            } else if value.contains("keep-alive") {
-                keep_alive = true;
-            }
-        }
-    }
-    Err(during(invalid_data("too many response headers".to_owned())))
-}
-
-fn invalid_data(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-/// Reads one CRLF- (or LF-) terminated line without its terminator; empty at end of stream.
-fn read_line<R: BufRead>(reader: &mut R, buffer: &mut Vec<u8>) -> io::Result<String> {
-    buffer.clear();
-    let read = reader
-        .by_ref()
-        .take(MAX_LINE_BYTES as u64)
-        .read_until(b'\n', buffer)?;
-    if read > 0 && buffer.last() != Some(&b'\n') {
-        return Err(invalid_data("response line too long or cut".to_owned()));
-    }
-    while matches!(buffer.last(), Some(b'\n' | b'\r')) {
-        buffer.pop();
-    }
-    Ok(String::from_utf8_lossy(buffer).into_owned())
-}
-
-/// Reads `length` body bytes, keeping at most a snippet's worth.
-fn read_exact_body<R: Read>(reader: &mut R, length: usize) -> io::Result<Vec<u8>> {
-    let mut kept = Vec::new();
-    let mut remaining = length;
-    let mut chunk = [0u8; 8192];
-    while remaining > 0 {
-        let want = remaining.min(chunk.len());
-        reader.read_exact(&mut chunk[..want])?;
-        let room = BODY_SNIPPET_BYTES.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..want.min(room)]);
-        remaining -= want;
-    }
-    Ok(kept)
-}
-
-fn read_chunked<R: BufRead>(reader: &mut R) -> io::Result<Vec<u8>> {
-    let mut kept = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        let size_line = read_line(reader, &mut line)?;
-        let size_text = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| invalid_data(format!("bad chunk size {size_line:?}")))?;
-        if size == 0 {
-            // Trailers end with an empty line; a bounded number of them is tolerated.
-            for _ in 0..MAX_HEADER_LINES {
-                if read_line(reader, &mut line)?.is_empty() {
-                    return Ok(kept);
-                }
-            }
-            return Err(invalid_data("too many trailers".to_owned()));
-        }
-        let chunk = read_exact_body(reader, size)?;
-        let room = BODY_SNIPPET_BYTES.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if !read_line(reader, &mut line)?.is_empty() {
-            return Err(invalid_data("chunk not followed by CRLF".to_owned()));
-        }
-    }
-}
-
-fn read_to_close<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
-    let mut kept = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let read = reader.read(&mut chunk)?;
-        if read == 0 {
-            return Ok(kept);
-        }
-        let room = BODY_SNIPPET_BYTES.saturating_sub(kept.len());
-        kept.extend_from_slice(&chunk[..read.min(room)]);
-    }
+    let mut head = read_head(reader).map_err(|error| match error {
+        ReadError::BeforeResponse(error) => Failure::BeforeResponse(error),
+        ReadError::DuringResponse(error) => Failure::DuringResponse(error),
+    })?;
+    let body = read_body(reader, &mut head, BodyLimit::Snippet(BODY_SNIPPET_BYTES))
+        .map_err(Failure::DuringResponse)?;
+    let body_snippet = if (200..300).contains(&head.status) {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&body).trim().to_owned()
+    };
+    Ok((
+        Response {
+            status: head.status,
+            body_snippet,
+        },
+        head.keep_alive,
+    ))
 }
 
 #[cfg(test)]
@@ -343,7 +217,10 @@ mod tests {
     use std::net::TcpListener;
     use std::thread;
 
+    use std::io::Read;
+
     use super::*;
+    use crate::http1::read_line;
 
     fn parse_response(raw: &str) -> (Response, bool) {
         read_response(&mut Cursor::new(raw.as_bytes().to_vec())).unwrap()

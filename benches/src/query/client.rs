@@ -6,18 +6,15 @@
 //! `Content-Length`, chunked, or delimited by the connection closing. Every read is bounded:
 //! a socket timeout per operation and [`MAX_BODY_BYTES`] per body.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::http1::{BodyLimit, ReadError, read_body, read_head};
 use crate::loadgen::http::Endpoint;
 
 /// Largest body accepted (a bigger answer is an error, not an out-of-memory).
 pub const MAX_BODY_BYTES: usize = 1 << 30;
-/// Longest status or header line accepted.
-const MAX_LINE_BYTES: usize = 64 * 1024;
-/// Most header lines accepted.
-const MAX_HEADER_LINES: usize = 256;
 
 /// A whole response: status and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,128 +113,19 @@ impl GetClient {
 pub(crate) fn read_full_response<R: BufRead>(
     reader: &mut R,
 ) -> Result<(FullResponse, bool), (io::Error, bool)> {
-    let mut line = Vec::new();
-    let status_line = read_line(reader, &mut line).map_err(|error| (error, true))?;
-    if status_line.is_empty() {
-        return Err((
-            io::Error::new(io::ErrorKind::UnexpectedEof, "closed before the response"),
-            true,
-        ));
-    }
-    let during = |error: io::Error| (error, false);
-    let mut parts = status_line.split_whitespace();
-    let version = parts.next().unwrap_or_default().to_owned();
-    let status: u16 = parts
-        .next()
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| during(invalid(format!("bad status line {status_line:?}"))))?;
-    let mut keep_alive = version != "HTTP/1.0";
-    let mut length = None;
-    let mut chunked = false;
-    for _ in 0..MAX_HEADER_LINES {
-        let header = read_line(reader, &mut line).map_err(during)?;
-        if header.is_empty() {
-            let body = if chunked {
-                read_chunked(reader).map_err(during)?
-            } else if let Some(length) = length {
-                read_sized(reader, length).map_err(during)?
-            } else if status == 204 || status == 304 || (100..200).contains(&status) {
-                Vec::new()
-            } else {
-                keep_alive = false;
-                read_to_close(reader).map_err(during)?
-            };
-            return Ok((FullResponse { status, body }, keep_alive));
-        }
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            let parsed: usize = value
-                .parse()
-                .map_err(|_| during(invalid(format!("bad Content-Length {value:?}"))))?;
-            length = Some(parsed);
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.to_ascii_lowercase().contains("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            let value = value.to_ascii_lowercase();
-            if value.contains("close") {
-                keep_alive = false;
-            } else if value.contains("keep-alive") {
-                keep_alive = true;
-            }
-        }
-    }
-    Err(during(invalid("too many response headers".to_owned())))
-}
-
-fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-/// Reads one line without its CRLF (or LF); empty at the end of the stream.
-fn read_line<R: BufRead>(reader: &mut R, buffer: &mut Vec<u8>) -> io::Result<String> {
-    buffer.clear();
-    let read = reader
-        .by_ref()
-        .take(MAX_LINE_BYTES as u64)
-        .read_until(b'\n', buffer)?;
-    if read > 0 && buffer.last() != Some(&b'\n') {
-        return Err(invalid("response line too long or cut".to_owned()));
-    }
-    while matches!(buffer.last(), Some(b'\n' | b'\r')) {
-        buffer.pop();
-    }
-    Ok(String::from_utf8_lossy(buffer).into_owned())
-}
-
-fn read_sized<R: Read>(reader: &mut R, length: usize) -> io::Result<Vec<u8>> {
-    if length > MAX_BODY_BYTES {
-        return Err(invalid(format!("body of {length} bytes is too large")));
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(body)
-}
-
-fn read_chunked<R: BufRead>(reader: &mut R) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        let size_line = read_line(reader, &mut line)?;
-        let size_text = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| invalid(format!("bad chunk size {size_line:?}")))?;
-        if size == 0 {
-            for _ in 0..MAX_HEADER_LINES {
-                if read_line(reader, &mut line)?.is_empty() {
-                    return Ok(body);
-                }
-            }
-            return Err(invalid("too many trailers".to_owned()));
-        }
-        if body.len().saturating_add(size) > MAX_BODY_BYTES {
-            return Err(invalid("chunked body too large".to_owned()));
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        if !read_line(reader, &mut line)?.is_empty() {
-            return Err(invalid("chunk not followed by CRLF".to_owned()));
-        }
-    }
-}
-
-fn read_to_close<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    reader
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(invalid("body too large".to_owned()));
-    }
-    Ok(body)
+    let mut head = read_head(reader).map_err(|error| match error {
+        ReadError::BeforeResponse(error) => (error, true),
+        ReadError::DuringResponse(error) => (error, false),
+    })?;
+    let body = read_body(reader, &mut head, BodyLimit::Whole(MAX_BODY_BYTES))
+        .map_err(|error| (error, false))?;
+    Ok((
+        FullResponse {
+            status: head.status,
+            body,
+        },
+        head.keep_alive,
+    ))
 }
 
 #[cfg(test)]

@@ -4,14 +4,9 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use norn_e2e::remote::{Series, snappy, write_request_v1};
-use norn_e2e::{
-    CapturedOutput, ChildProcess, NornProcess, Response, free_port, get, norn_binary, request,
-    wait_for_every,
-};
+use norn_e2e::{CapturedOutput, NornProcess, Response, norn_binary, request};
 
 use super::compare::Answer;
 use super::queries::{Query, QueryKind};
@@ -20,61 +15,24 @@ use super::queries::{Query, QueryKind};
 pub(crate) const TENANT: &str = "query-diff";
 
 /// Prometheus with `--web.enable-remote-write-receiver` in a fresh directory; killed by PID on
-/// drop (also when the test panics).
+/// drop (also when the test panics). Started by the write-clients tests' starter.
 pub(crate) struct Prometheus {
-    process: ChildProcess,
+    inner: crate::write_clients::clients::Prometheus,
     address: SocketAddr,
-    _dir: tempfile::TempDir,
 }
 
 impl Prometheus {
     /// Starts `binary` on a free loopback port and waits (up to 30s) until it is ready.
     pub(crate) fn start(binary: &Path) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
         // No scrapes: the only data is what the test writes.
-        std::fs::write(
-            &config,
-            "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
-        )
-        .unwrap();
-        let port = free_port();
-        let process = ChildProcess::spawn(
+        let inner = crate::write_clients::clients::Prometheus::start_with_args(
+            binary,
             "prometheus",
-            Command::new(binary)
-                .current_dir(dir.path())
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--web.enable-remote-write-receiver")
-                .arg("--log.level=warn"),
-        )
-        .unwrap();
-        let mut prometheus = Self {
-            process,
-            address: SocketAddr::from(([127, 0, 0, 1], port)),
-            _dir: dir,
-        };
-        let address = prometheus.address;
-        let ready = wait_for_every(Duration::from_secs(30), Duration::from_millis(100), || {
-            if !prometheus.process.is_running() {
-                return Some(false);
-            }
-            get(address, "/-/ready")
-                .ok()
-                .filter(|response| response.status == 200)
-                .map(|_| true)
-        });
-        assert_eq!(
-            ready,
-            Some(true),
-            "Prometheus never became ready\n{}",
-            prometheus.output()
+            "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
+            &["--web.enable-remote-write-receiver"],
         );
-        prometheus
+        let address = inner.address();
+        Self { inner, address }
     }
 
     /// The query API of this server.
@@ -104,7 +62,7 @@ impl Prometheus {
 
     /// What Prometheus logged (for failure messages).
     pub(crate) fn output(&self) -> String {
-        self.process.output()
+        self.inner.output()
     }
 }
 

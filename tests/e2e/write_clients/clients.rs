@@ -42,6 +42,17 @@ pub(crate) struct Prometheus {
 impl Prometheus {
     /// Starts `binary` with `config` (YAML) in a fresh directory and waits until it is ready.
     pub(crate) fn start(binary: &Path, name: &str, config: &str) -> Self {
+        Self::start_with_args(binary, name, config, &[])
+    }
+
+    /// Like [`Prometheus::start`], with extra command-line arguments (e.g.
+    /// `--web.enable-remote-write-receiver`).
+    pub(crate) fn start_with_args(
+        binary: &Path,
+        name: &str,
+        config: &str,
+        extra_args: &[&str],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config_file = dir.path().join("prometheus.yml");
         std::fs::write(&config_file, config).unwrap();
@@ -56,7 +67,8 @@ impl Prometheus {
                     dir.path().join("data").display()
                 ))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--log.level=warn"),
+                .arg("--log.level=warn")
+                .args(extra_args),
         )
         .unwrap();
         let mut prometheus = Self {
@@ -81,6 +93,11 @@ impl Prometheus {
             prometheus.output()
         );
         prometheus
+    }
+
+    /// The address Prometheus listens on.
+    pub(crate) fn address(&self) -> SocketAddr {
+        self.address
     }
 
     /// The series Prometheus holds for `selector` (`GET /api/v1/series`).
