@@ -3,14 +3,14 @@
 //!
 //! - an instant `eval` runs its query at the eval time, then (unless excluded) again as a
 //!   range query from t-1m to t+1m step 1m whose middle step must give the same result,
-//!   then the same for each `@` variant ([`super::at_modifier`]);
+//!   then the same for each `@` variant (the `at_modifier` module);
 //! - a range `eval` runs one range query;
 //! - an expected failure passes when the query fails with a matching message;
 //! - annotations are checked only as far as `expect warn|info|no_warn|no_info` lines (or
 //!   `eval_warn`/`eval_info`) ask.
 //!
 //! Evals that need native histograms are not run: they are reported apart
-//! ([`EvalStatus::NeedsNativeHistograms`], see [`super::classify`]). A panic inside the
+//! ([`EvalStatus::NeedsNativeHistograms`], see the `classify` module). A panic inside the
 //! engine fails that eval only.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
