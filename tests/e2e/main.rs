@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod in_process;
 mod query_api;
 mod query_diff;
 mod single_node;

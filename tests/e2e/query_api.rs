@@ -11,79 +11,30 @@ mod federation;
 mod grafana;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
 
 use norn_e2e::remote::{Series, push_series};
-use norn_e2e::{Response, get, request, wait_for};
+use norn_e2e::{Response, get, request};
 use norn_server::RootConfig;
-use norn_server::run::assemble;
+
+use crate::in_process::InProcessNode;
 use serde_json::Value as Json;
-use tokio_util::sync::CancellationToken;
 
 const PREFIX: &str = "/prometheus";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-/// A node running in-process on its own runtime; stopped (and its directory removed) on drop.
+/// A `-target=all` node running in-process (see [`InProcessNode`]).
 struct Node {
     address: SocketAddr,
-    stop: CancellationToken,
-    running: Option<tokio::task::JoinHandle<Result<(), norn_server::RunError>>>,
-    runtime: tokio::runtime::Runtime,
-    _dir: tempfile::TempDir,
+    _node: InProcessNode,
 }
 
 impl Node {
     /// Starts a `-target=all` node with the default configuration changed by `configure`.
     fn start(configure: impl FnOnce(&mut RootConfig)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = RootConfig::default();
-        let root = dir.path();
-        config.server.http_listen_address = "127.0.0.1".into();
-        config.server.http_listen_port = 0;
-        config.blocks_storage.filesystem.dir = path_in(root, "blocks");
-        config.blocks_storage.tsdb.dir = path_in(root, "tsdb");
-        config.blocks_storage.bucket_store.sync_dir = path_in(root, "tsdb-sync");
-        config.compactor.data_dir = path_in(root, "data-compactor");
-        configure(&mut config);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let stop = CancellationToken::new();
-        let (status, http, running) = {
-            let _entered = runtime.enter();
-            let node = assemble(config).unwrap();
-            let status = node.status();
-            let http = node.http();
-            let running = runtime.spawn(node.run(stop.clone()));
-            (status, http, running)
-        };
-        assert!(
-            runtime.block_on(status.wait_until_running()),
-            "node did not start: {:?}",
-            status.states()
-        );
-        let address = http.local_address().expect("bound once running");
-        let active = wait_for(Duration::from_secs(10), || {
-            let ring = request(
-                address,
-                "GET",
-                "/ingester/ring",
-                &[("Accept", "application/json")],
-                b"",
-            )
-            .ok()?;
-            ring.body.contains("\"state\":\"ACTIVE\"").then_some(())
-        });
-        assert!(active.is_some(), "the ingester never became ACTIVE");
+        let node = InProcessNode::start(RootConfig::default(), |config, _| configure(config));
         Self {
-            address,
-            stop,
-            running: Some(running),
-            runtime,
-            _dir: dir,
+            address: node.address,
+            _node: node,
         }
     }
 
@@ -115,25 +66,6 @@ impl Node {
         let metrics = get(self.address, "/metrics").unwrap();
         norn_e2e::metric_value(&metrics.body, name, &[]).unwrap_or(0.0)
     }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop.cancel();
-        if let Some(running) = self.running.take() {
-            let stopped = self
-                .runtime
-                .block_on(async { tokio::time::timeout(Duration::from_secs(20), running).await });
-            if !std::thread::panicking() {
-                let result = stopped.expect("node stopped within 20s").unwrap();
-                assert!(result.is_ok(), "node failed: {result:?}");
-            }
-        }
-    }
-}
-
-fn path_in(root: &Path, name: &str) -> String {
-    root.join(name).display().to_string()
 }
 
 /// An API answer: the HTTP response and its JSON body.
