@@ -16,7 +16,7 @@ use norn_ring::{
 };
 use norn_rpc::{
     IngesterClient, IngesterError, IngesterPool, MetricMetadata, PushOutcome, PushRequest,
-    SeriesSamples, TenantStats,
+    SeriesStream, TenantStats,
 };
 
 use crate::config::DistributorConfig;
@@ -55,7 +55,17 @@ impl IngesterClient for FakeIngester {
         _: &[Matcher],
         _: i64,
         _: i64,
-    ) -> Result<Vec<SeriesSamples>, IngesterError> {
+    ) -> Result<SeriesStream, IngesterError> {
+        Ok(SeriesStream::from_series(Vec::new()))
+    }
+
+    async fn series(
+        &self,
+        _: &TenantId,
+        _: &[Matcher],
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<Labels>, IngesterError> {
         Ok(Vec::new())
     }
 

@@ -19,8 +19,8 @@ use norn_limits::error_id::limit_error_message;
 use norn_limits::{DiscardMetrics, ErrorId, Overrides};
 use norn_model::{Labels, Matcher, TenantId};
 use norn_rpc::{
-    IngesterClient, IngesterError, MetricMetadata, PushOutcome, PushRequest, Rejection, Sample,
-    SeriesSamples, TenantStats,
+    ChunkSeries, IngesterClient, IngesterError, MetricMetadata, PushOutcome, PushRequest,
+    Rejection, SERIES_PER_BATCH, Sample, SeriesSender, SeriesStream, TenantStats,
 };
 use norn_tsdb::db::{Db, DbOptions};
 use norn_tsdb::head::{AppendError, HeadOptions, SeriesLifecycle};
@@ -603,40 +603,53 @@ impl Inner {
         self.open_tenant(tenant.as_str(), false)
     }
 
-    fn select(
+    /// Sends the series a select matches in batches until done or the reader is gone.
+    fn stream_select(
         &self,
         tenant: &TenantId,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, IngesterError> {
+        sender: &SeriesSender,
+    ) {
+        let series = match self.reader(tenant) {
+            Ok(Some(tenant_db)) => tenant_db
+                .db
+                .select(matchers, mint, maxt)
+                .map_err(|error| IngesterError::Storage(format!("select failed: {error}"))),
+            Ok(None) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        };
+        let series = match series {
+            Ok(series) => series,
+            Err(error) => {
+                sender.send_blocking(Err(error));
+                return;
+            }
+        };
+        let mut rest = series.into_iter().peekable();
+        while rest.peek().is_some() {
+            let batch: Vec<ChunkSeries> = rest.by_ref().take(SERIES_PER_BATCH).collect();
+            if !sender.send_blocking(Ok(batch)) {
+                return;
+            }
+        }
+    }
+
+    fn series_labels(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, IngesterError> {
         let Some(tenant_db) = self.reader(tenant)? else {
             return Ok(Vec::new());
         };
-        let series = tenant_db
+        tenant_db
             .db
-            .select(matchers, mint, maxt)
-            .map_err(|error| IngesterError::Storage(format!("select failed: {error}")))?;
-        let mut result = Vec::with_capacity(series.len());
-        for one in series {
-            let samples = one.collect_samples(mint, maxt).map_err(|error| {
-                IngesterError::Storage(format!("reading chunks failed: {error}"))
-            })?;
-            if samples.is_empty() {
-                continue;
-            }
-            result.push(SeriesSamples {
-                labels: one.labels,
-                samples: samples
-                    .into_iter()
-                    .map(|(timestamp_ms, value)| Sample {
-                        timestamp_ms,
-                        value,
-                    })
-                    .collect(),
-            });
-        }
-        Ok(result)
+            .series_labels(matchers, mint, maxt)
+            .map_err(|error| IngesterError::Storage(format!("series read failed: {error}")))
     }
 
     fn compact_heads(&self, now: i64) {
@@ -767,12 +780,29 @@ impl IngesterClient for Ingester {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, IngesterError> {
+    ) -> Result<SeriesStream, IngesterError> {
+        self.inner.check_ready()?;
         let inner = Arc::clone(&self.inner);
         let (tenant, matchers) = (tenant.clone(), matchers.to_vec());
-        tokio::task::spawn_blocking(move || inner.select(&tenant, &matchers, mint, maxt))
+        let (sender, stream) = SeriesStream::channel();
+        tokio::task::spawn_blocking(move || {
+            inner.stream_select(&tenant, &matchers, mint, maxt, &sender);
+        });
+        Ok(stream)
+    }
+
+    async fn series(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, IngesterError> {
+        let inner = Arc::clone(&self.inner);
+        let (tenant, matchers) = (tenant.clone(), matchers.to_vec());
+        tokio::task::spawn_blocking(move || inner.series_labels(&tenant, &matchers, mint, maxt))
             .await
-            .map_err(|error| IngesterError::Storage(format!("select task failed: {error}")))?
+            .map_err(|error| IngesterError::Storage(format!("series task failed: {error}")))?
     }
 
     async fn label_names(

@@ -66,15 +66,14 @@ async fn stored(ingester: &Ingester, tenant_name: &str) -> Vec<(String, Vec<(i64
         .select(&tenant(tenant_name), &all(), i64::MIN, i64::MAX)
         .await
         .unwrap()
+        .collect_all()
+        .await
+        .unwrap()
         .into_iter()
         .map(|series| {
             (
                 series.labels.to_string(),
-                series
-                    .samples
-                    .iter()
-                    .map(|sample| (sample.timestamp_ms, sample.value))
-                    .collect(),
+                series.collect_samples(i64::MIN, i64::MAX).unwrap(),
             )
         })
         .collect()
@@ -473,4 +472,79 @@ async fn active_series_expire_after_the_idle_timeout() {
     ingester.update_active_series(now + 21 * 60 * 1000);
     assert_eq!(ingester.tenant("t").unwrap().active_series(), 0);
     assert_eq!(ingester.tenant("t").unwrap().series(), 2, "still in memory");
+}
+
+#[tokio::test]
+async fn selects_stream_sorted_chunk_batches_and_series_reads_skip_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ingester = ready(dir.path(), Limits::default()).await;
+    // Three samples inside one 2h block range, so the head keeps them in one chunk.
+    let base = now_ms() / 7_200_000 * 7_200_000 + 1000;
+    let now = base + 2000;
+    let count = norn_rpc::SERIES_PER_BATCH * 2 + 10;
+    // Pushed in reverse order, so sorting is the ingester's job.
+    let pushed: Vec<PushSeries> = (0..count)
+        .rev()
+        .map(|i| {
+            let name = format!("m{i:04}");
+            series(
+                &[("__name__", name.as_str())],
+                &[(now - 2000, 1.0), (now - 1000, 2.0), (now, i as f64)],
+            )
+        })
+        .collect();
+    ingester.push(request("t", pushed)).await.unwrap();
+
+    let mut stream = ingester
+        .select(&tenant("t"), &all(), now - 1500, now)
+        .await
+        .unwrap();
+    let mut sizes = Vec::new();
+    let mut names = Vec::new();
+    while let Some(batch) = stream.next_batch().await {
+        let batch = batch.unwrap();
+        sizes.push(batch.len());
+        for one in batch {
+            // Whole chunks come back; the reader trims them to the range.
+            assert_eq!(one.chunks.len(), 1);
+            assert_eq!(one.chunks[0].min_time, now - 2000);
+            assert_eq!(one.collect_samples(now - 1500, now).unwrap().len(), 2);
+            names.push(one.labels.metric_name().to_owned());
+        }
+    }
+    assert_eq!(
+        sizes,
+        [norn_rpc::SERIES_PER_BATCH, norn_rpc::SERIES_PER_BATCH, 10]
+    );
+    assert!(names.is_sorted() && names.len() == count);
+
+    // A reader that stops early does not block the ingester.
+    let mut early = ingester
+        .select(&tenant("t"), &all(), now - 1500, now)
+        .await
+        .unwrap();
+    assert!(early.next_batch().await.unwrap().is_ok());
+    drop(early);
+
+    let labels = ingester
+        .series(&tenant("t"), &all(), now - 1500, now)
+        .await
+        .unwrap();
+    assert_eq!(labels.len(), count);
+    assert!(labels.is_sorted());
+    assert!(
+        ingester
+            .series(&tenant("t"), &all(), now + 1, now + 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no series has samples after now"
+    );
+    assert!(
+        ingester
+            .series(&tenant("other"), &all(), 0, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -47,6 +47,7 @@ impl PromqlError {
             PromqlError::Execution(_) | PromqlError::TooManySamples { .. } => "execution",
             PromqlError::Storage(StorageError::Limit(_)) => "execution",
             PromqlError::Storage(StorageError::Unavailable(_)) => "unavailable",
+            PromqlError::Storage(StorageError::Corrupt(_)) => "internal",
             PromqlError::Timeout(_) => "timeout",
             PromqlError::Canceled(_) => "canceled",
             PromqlError::Internal(_) => "internal",

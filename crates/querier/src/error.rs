@@ -40,6 +40,21 @@ pub enum QueryError {
         /// The limit that was exceeded.
         limit: usize,
     },
+    /// The query fetched more chunks than `max_fetched_chunks_per_query` (Mimir's
+    /// `-querier.max-fetched-chunks-per-query`, answered with 422).
+    #[error("{}", crate::query_limits::max_chunks_message(*.limit))]
+    MaxChunksPerQuery {
+        /// The limit that was exceeded.
+        limit: u64,
+    },
+    /// A chunk an ingester returned does not decode.
+    #[error("reading the chunks of series {series} failed: {reason}")]
+    CorruptChunk {
+        /// The series' labels.
+        series: String,
+        /// What is wrong with the chunk.
+        reason: String,
+    },
     /// A matcher could not be built (a regular expression that does not compile).
     #[error(transparent)]
     InvalidMatcher(#[from] MatcherError),
@@ -61,12 +76,16 @@ impl QueryError {
     /// cannot serve the read, `500` otherwise.
     pub fn status_code(&self) -> StatusCode {
         match self {
-            QueryError::MaxSeriesPerQuery { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            QueryError::MaxSeriesPerQuery { .. } | QueryError::MaxChunksPerQuery { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             QueryError::InvalidMatcher(_) => StatusCode::BAD_REQUEST,
             QueryError::EmptyRing
             | QueryError::RingUnavailable(_)
             | QueryError::TooManyIngesterFailures { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            QueryError::Labels(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            QueryError::Labels(_) | QueryError::CorruptChunk { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 }

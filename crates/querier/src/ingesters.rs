@@ -20,14 +20,29 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use norn_model::{Matcher, TenantId};
+use norn_model::{Labels, Matcher, TenantId};
 use norn_ring::{Operation, ReplicationSet, RingClient, now_ms};
-use norn_rpc::{IngesterClient, IngesterError, IngesterPool, MetricMetadata, SeriesSamples};
+use norn_rpc::{ChunkSeries, IngesterClient, IngesterError, IngesterPool, MetricMetadata};
 use tokio::task::{Id as TaskId, JoinSet};
 
 use crate::error::QueryError;
 use crate::federation;
+use crate::fetch_limiter::FetchLimiter;
 use crate::merge::{merge_series, union_metadata, union_strings};
+
+/// Why one ingester's part of a read failed: the ingester (counted against the replication
+/// set's tolerance), or the read as a whole (a limit: the read stops at once).
+#[derive(Debug)]
+enum CallError {
+    Ingester(IngesterError),
+    Abort(QueryError),
+}
+
+impl From<IngesterError> for CallError {
+    fn from(error: IngesterError) -> Self {
+        CallError::Ingester(error)
+    }
+}
 
 /// Reads series, label names and values, and metadata from the ingesters of a ring.
 #[derive(Debug)]
@@ -60,23 +75,52 @@ impl IngesterQuerier {
         self.max_series_per_query
     }
 
-    /// Returns the tenant's series matching `matchers` with their samples in `[mint, maxt]`
-    /// (milliseconds, inclusive), sorted by labels, each series once with the union of its
-    /// replicas' samples.
+    /// Returns the tenant's series matching `matchers` with their chunks overlapping
+    /// `[mint, maxt]` (milliseconds, inclusive), sorted by labels, each series once with the
+    /// union of its replicas' chunks.
     pub async fn select(
         &self,
         tenant: &TenantId,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, QueryError> {
+    ) -> Result<Vec<ChunkSeries>, QueryError> {
+        let limiter = Arc::new(FetchLimiter::unlimited());
+        self.select_limited(tenant, matchers, mint, maxt, &limiter)
+            .await
+    }
+
+    /// Like [`IngesterQuerier::select`], counting every batch the ingesters stream against
+    /// `limiter` as it arrives: once a limit is exceeded, the read stops and every ingester
+    /// still sending is told to stop.
+    pub async fn select_limited(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        limiter: &Arc<FetchLimiter>,
+    ) -> Result<Vec<ChunkSeries>, QueryError> {
         let tenant = tenant.clone();
         let matchers: Arc<[Matcher]> = Arc::from(matchers);
+        let limiter = Arc::clone(limiter);
         let answers = self
             .ask_all(move |client| {
                 let tenant = tenant.clone();
                 let matchers = Arc::clone(&matchers);
-                async move { client.select(&tenant, &matchers, mint, maxt).await }
+                let limiter = Arc::clone(&limiter);
+                async move {
+                    let mut stream = client.select(&tenant, &matchers, mint, maxt).await?;
+                    let mut series = Vec::new();
+                    while let Some(batch) = stream.next_batch().await {
+                        let batch = batch?;
+                        limiter
+                            .add_batch(&tenant, &batch)
+                            .map_err(CallError::Abort)?;
+                        series.extend(batch);
+                    }
+                    Ok(series)
+                }
             })
             .await?;
         let merged = merge_series(answers);
@@ -84,34 +128,42 @@ impl IngesterQuerier {
         Ok(merged)
     }
 
-    /// Like [`IngesterQuerier::select`] over several tenants (a federated read, `a|b`).
+    /// Like [`IngesterQuerier::select_limited`] over several tenants (a federated read,
+    /// `a|b`).
     ///
-    /// With one tenant this is exactly `select`. With several, Mimir's federation rules apply
-    /// (see [`crate::federation`]): matchers on `__tenant_id__` choose the tenants, every
-    /// series gets a `__tenant_id__` label, and the series cap applies to the total.
+    /// With one tenant this is exactly `select_limited`. With several, Mimir's federation
+    /// rules apply (see [`crate::federation`]): matchers on `__tenant_id__` choose the
+    /// tenants, every series gets a `__tenant_id__` label, and the series cap applies to the
+    /// total.
     pub async fn select_tenants(
         &self,
         tenants: &[TenantId],
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, QueryError> {
+        limiter: &Arc<FetchLimiter>,
+    ) -> Result<Vec<ChunkSeries>, QueryError> {
         if tenants.len() < 2 {
             return match tenants.first() {
-                Some(only) => self.select(only, matchers, mint, maxt).await,
+                Some(only) => {
+                    self.select_limited(only, matchers, mint, maxt, limiter)
+                        .await
+                }
                 None => Ok(Vec::new()),
             };
         }
         let (selected, forwarded) = federation::filter_tenants(tenants, matchers)?;
         let forwarded = &forwarded;
         let per_tenant = futures::future::try_join_all(selected.iter().map(|tenant| async move {
-            let series = self.select(tenant, forwarded, mint, maxt).await?;
+            let series = self
+                .select_limited(tenant, forwarded, mint, maxt, limiter)
+                .await?;
             series
                 .into_iter()
                 .map(|series| {
-                    Ok(SeriesSamples {
+                    Ok(ChunkSeries {
                         labels: federation::with_tenant_label(&series.labels, tenant)?,
-                        samples: series.samples,
+                        chunks: series.chunks,
                     })
                 })
                 .collect::<Result<Vec<_>, QueryError>>()
@@ -121,6 +173,62 @@ impl IngesterQuerier {
         let merged = merge_series(per_tenant);
         self.check_series_cap(merged.len())?;
         Ok(merged)
+    }
+
+    /// Returns the label sets of the tenants' series matching `matchers` with samples in the
+    /// range, sorted and distinct, without reading chunks (`/api/v1/series`). A federated
+    /// read adds `__tenant_id__` to every set.
+    pub async fn series_tenants(
+        &self,
+        tenants: &[TenantId],
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, QueryError> {
+        if tenants.len() < 2 {
+            return match tenants.first() {
+                Some(only) => self.series(only, matchers, mint, maxt).await,
+                None => Ok(Vec::new()),
+            };
+        }
+        let (selected, forwarded) = federation::filter_tenants(tenants, matchers)?;
+        let forwarded = &forwarded;
+        let per_tenant = futures::future::try_join_all(selected.iter().map(|tenant| async move {
+            self.series(tenant, forwarded, mint, maxt)
+                .await?
+                .iter()
+                .map(|labels| Ok(federation::with_tenant_label(labels, tenant)?))
+                .collect::<Result<Vec<_>, QueryError>>()
+        }))
+        .await?;
+        let mut all: Vec<Labels> = per_tenant.into_iter().flatten().collect();
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
+    }
+
+    /// Returns the label sets of the tenant's series matching `matchers` with samples in the
+    /// range, sorted and distinct across ingesters.
+    pub async fn series(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, QueryError> {
+        let tenant = tenant.clone();
+        let matchers: Arc<[Matcher]> = Arc::from(matchers);
+        let answers = self
+            .ask_all(move |client| {
+                let tenant = tenant.clone();
+                let matchers = Arc::clone(&matchers);
+                async move { Ok(client.series(&tenant, &matchers, mint, maxt).await?) }
+            })
+            .await?;
+        let mut all: Vec<Labels> = answers.into_iter().flatten().collect();
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
     }
 
     /// Returns the label names of the tenant's series matching `matchers` in the range,
@@ -138,7 +246,7 @@ impl IngesterQuerier {
             .ask_all(move |client| {
                 let tenant = tenant.clone();
                 let matchers = Arc::clone(&matchers);
-                async move { client.label_names(&tenant, &matchers, mint, maxt).await }
+                async move { Ok(client.label_names(&tenant, &matchers, mint, maxt).await?) }
             })
             .await?;
         Ok(union_strings(answers))
@@ -163,9 +271,9 @@ impl IngesterQuerier {
                 let name = Arc::clone(&name);
                 let matchers = Arc::clone(&matchers);
                 async move {
-                    client
+                    Ok(client
                         .label_values(&tenant, &name, &matchers, mint, maxt)
-                        .await
+                        .await?)
                 }
             })
             .await?;
@@ -185,7 +293,7 @@ impl IngesterQuerier {
             .ask_all(move |client| {
                 let tenant = tenant.clone();
                 let metric = metric.clone();
-                async move { client.metadata(&tenant, metric.as_deref()).await }
+                async move { Ok(client.metadata(&tenant, metric.as_deref()).await?) }
             })
             .await?;
         Ok(union_metadata(answers))
@@ -206,7 +314,7 @@ impl IngesterQuerier {
     where
         T: Send + 'static,
         Call: Fn(Arc<dyn IngesterClient>) -> Answer,
-        Answer: Future<Output = Result<T, IngesterError>> + Send + 'static,
+        Answer: Future<Output = Result<T, CallError>> + Send + 'static,
     {
         let ring = self.ring.ring();
         let set = ring.replication_set_for_operation(Operation::Read, now_ms())?;
@@ -230,7 +338,8 @@ impl IngesterQuerier {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((rank, Ok(answer))) => answers[rank] = Some(answer),
-                Ok((rank, Err(error))) => failures.record(rank, error)?,
+                Ok((rank, Err(CallError::Ingester(error)))) => failures.record(rank, error)?,
+                Ok((_, Err(CallError::Abort(error)))) => return Err(error),
                 Err(join_error) => {
                     let rank = task_ranks
                         .iter()
@@ -313,7 +422,8 @@ mod tests {
     use norn_rpc::Sample;
 
     use super::*;
-    use crate::testing::{FakeIngester, TestRing, series};
+    use crate::fetch_limiter::FetchLimiter;
+    use crate::testing::{FakeIngester, TestRing, decoded, series};
 
     fn tenant() -> TenantId {
         TenantId::new("team-a").unwrap()
@@ -370,15 +480,14 @@ mod tests {
             result[0].labels,
             Labels::new([("__name__", "up"), ("job", "a")]).unwrap()
         );
-        let points: Vec<(i64, f64)> = result[0]
-            .samples
+        let points: Vec<(i64, f64)> = decoded(&result[0])
             .iter()
             .map(|s| (s.timestamp_ms, s.value))
             .collect();
         // t=20 is on ing-1 (2.0) and ing-2 (200.0): ing-1 sorts first and wins.
         assert_eq!(points, [(10, 1.0), (20, 2.0), (30, 3.0)]);
         assert_eq!(
-            result[1].samples,
+            decoded(&result[1]),
             [Sample {
                 timestamp_ms: 10,
                 value: 5.0
@@ -391,7 +500,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(late.len(), 1);
-        assert_eq!(late[0].samples.len(), 1);
+        assert_eq!(decoded(&late[0]).len(), 1);
         // Another tenant sees nothing.
         let other = TenantId::new("team-b").unwrap();
         assert!(
@@ -400,6 +509,50 @@ mod tests {
                 .await
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn limits_stop_a_streamed_read_and_count_every_replica() {
+        let ring = TestRing::new(3).await;
+        let points: Vec<(i64, f64)> = (0..240).map(|t| (t, t as f64)).collect();
+        // 600 series of 2 chunks each, streamed in batches of 256.
+        let data: Vec<_> = (0..600)
+            .map(|i| {
+                let name = format!("m{i:03}");
+                series(&[("__name__", name.as_str())], &points)
+            })
+            .collect();
+        for id in ["ing-1", "ing-2", "ing-3"] {
+            ring.add(id, FakeIngester::new().with("team-a", data.clone()))
+                .await;
+        }
+        let querier = ring.querier().await;
+        let all = vec![Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()];
+
+        let counting = Arc::new(FetchLimiter::unlimited());
+        let result = querier
+            .select_limited(&tenant(), &all, 0, 1000, &counting)
+            .await
+            .unwrap();
+        assert_eq!(result.len(), 600);
+        // Replicas cut identical chunks: each series keeps 2 after the merge...
+        assert!(result.iter().all(|series| series.chunks.len() == 2));
+        // ...but every replica's chunks were fetched and counted, as Mimir counts them.
+        assert_eq!(counting.fetched(), (600, 3600));
+
+        let capped = Arc::new(FetchLimiter::new(0, 1000));
+        let error = querier
+            .select_limited(&tenant(), &all, 0, 1000, &capped)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, QueryError::MaxChunksPerQuery { limit: 1000 }),
+            "a limit fails the read, it is not an ingester failure: {error:?}"
+        );
+        assert!(
+            capped.fetched().1 < 3600,
+            "the read stopped before fetching everything"
         );
     }
 
@@ -418,7 +571,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(result.len(), 1);
-        assert_eq!(result[0].samples.len(), 1);
+        assert_eq!(decoded(&result[0]).len(), 1);
         let names = querier.label_names(&tenant(), &[], 0, 10).await.unwrap();
         assert_eq!(names, ["__name__"]);
     }

@@ -25,6 +25,7 @@ pub mod api;
 pub mod config;
 pub mod error;
 pub mod federation;
+pub mod fetch_limiter;
 pub mod ingesters;
 pub mod merge;
 pub mod metrics;

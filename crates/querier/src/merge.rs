@@ -1,36 +1,38 @@
 //! Merging the answers of several ingesters into one.
 //!
 //! Every series lives on `replication_factor` ingesters, so a read over the ring sees each
-//! series several times, each copy with the samples that replica received. [`merge_series`]
-//! turns those copies back into one series whose samples are the union of the copies: sorted
-//! by timestamp, one sample per timestamp. When copies disagree on a timestamp (a replica that
-//! missed a stale marker, say), the sample of the copy that comes **first in the order the
-//! answers are given** wins; the ingester querier gives them in ring order (instance ID), so
-//! the choice is deterministic. Mimir's batch merge of replicated chunks likewise keeps the
-//! first of two samples with the same timestamp.
+//! series several times, each copy with the chunks that replica cut. [`merge_series`] turns
+//! those copies back into one series whose chunks are the union of the copies'
+//! ([`merge_chunk_lists`]): chunks identical on several replicas (the common case: every
+//! replica received every sample) are kept once, and chunks that differ are all kept, to be
+//! merged sample by sample when the series is read. When copies disagree on a timestamp (a
+//! replica that missed a stale marker, say), the sample of the copy that comes **first in
+//! the order the answers are given** wins; the ingester querier gives them in ring order
+//! (instance ID), so the choice is deterministic. Mimir's batch merge of replicated chunks
+//! likewise keeps the first of two samples with the same timestamp.
 //!
-//! Allocation stays proportional to the output: series are moved, never cloned; copies with
-//! the same timestamps (the common case of replicas that all received every sample) are
-//! detected without allocating and the first copy is kept as is; only copies that differ go
-//! through a k-way merge into one new vector.
+//! Nothing is decoded here: series and chunks are moved, and chunk bytes stay shared.
 
-use norn_rpc::{MetricMetadata, Sample, SeriesSamples};
+use norn_rpc::{ChunkSeries, MetricMetadata};
+use norn_tsdb::series::merge_chunk_lists;
 
 /// Merges the series answers of several ingesters, given in a fixed order (the first answer
 /// wins ties), into one list sorted by labels with one entry per label set.
 ///
 /// Each answer is expected sorted by labels (the [`norn_rpc::IngesterClient::select`]
 /// contract); an unsorted answer is still merged correctly, only more slowly.
-pub fn merge_series(answers: Vec<Vec<SeriesSamples>>) -> Vec<SeriesSamples> {
+pub fn merge_series(answers: Vec<Vec<ChunkSeries>>) -> Vec<ChunkSeries> {
     if answers.len() == 1 {
         let mut only = answers;
         let mut series = only.pop().unwrap_or_default();
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        if !series.is_sorted_by(|a, b| a.labels <= b.labels) {
+            series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
         return series;
     }
     let largest = answers.iter().map(Vec::len).max().unwrap_or(0);
     let total = answers.iter().map(Vec::len).sum();
-    let mut all: Vec<SeriesSamples> = Vec::with_capacity(total);
+    let mut all: Vec<ChunkSeries> = Vec::with_capacity(total);
     for answer in answers {
         all.extend(answer);
     }
@@ -39,76 +41,16 @@ pub fn merge_series(answers: Vec<Vec<SeriesSamples>>) -> Vec<SeriesSamples> {
     all.sort_by(|a, b| a.labels.cmp(&b.labels));
 
     let mut merged = Vec::with_capacity(largest);
-    let mut copies: Vec<Vec<Sample>> = Vec::new();
     let mut series = all.into_iter().peekable();
     while let Some(first) = series.next() {
-        copies.clear();
-        copies.push(first.samples);
+        let mut copies = vec![first.chunks];
         while let Some(copy) = series.next_if(|next| next.labels == first.labels) {
-            copies.push(copy.samples);
+            copies.push(copy.chunks);
         }
-        merged.push(SeriesSamples {
+        merged.push(ChunkSeries {
             labels: first.labels,
-            samples: merge_samples(&mut copies),
+            chunks: merge_chunk_lists(copies),
         });
-    }
-    merged
-}
-
-/// Merges copies of one series' samples, each sorted by timestamp, into one sorted vector
-/// with one sample per timestamp; on equal timestamps the earliest copy wins. The copies are
-/// emptied.
-pub fn merge_samples(copies: &mut [Vec<Sample>]) -> Vec<Sample> {
-    match copies {
-        [] => Vec::new(),
-        [only] => std::mem::take(only),
-        [first, rest @ ..] if rest.iter().all(|copy| same_timestamps(first, copy)) => {
-            std::mem::take(first)
-        }
-        _ => k_way_merge(copies),
-    }
-}
-
-/// Returns true when both copies hold samples at exactly the same timestamps.
-fn same_timestamps(a: &[Sample], b: &[Sample]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| x.timestamp_ms == y.timestamp_ms)
-}
-
-/// Merges `copies` by repeatedly taking the smallest head timestamp. The copies are few (the
-/// replication factor), so a linear scan over the heads beats a heap.
-fn k_way_merge(copies: &mut [Vec<Sample>]) -> Vec<Sample> {
-    let largest = copies.iter().map(Vec::len).max().unwrap_or(0);
-    let mut merged = Vec::with_capacity(largest);
-    let mut positions = vec![0usize; copies.len()];
-    loop {
-        // The first copy holding the smallest head timestamp provides the sample.
-        let mut chosen: Option<Sample> = None;
-        for (copy, &position) in copies.iter().zip(&positions) {
-            if let Some(head) = copy.get(position)
-                && chosen.is_none_or(|best| head.timestamp_ms < best.timestamp_ms)
-            {
-                chosen = Some(*head);
-            }
-        }
-        let Some(sample) = chosen else {
-            break;
-        };
-        merged.push(sample);
-        // Every copy skips the samples at that timestamp (duplicates within a copy too).
-        for (copy, position) in copies.iter().zip(positions.iter_mut()) {
-            while copy
-                .get(*position)
-                .is_some_and(|head| head.timestamp_ms == sample.timestamp_ms)
-            {
-                *position += 1;
-            }
-        }
-    }
-    for copy in copies.iter_mut() {
-        copy.clear();
     }
     merged
 }
@@ -161,21 +103,20 @@ mod tests {
         Labels::new([("__name__", name)]).unwrap()
     }
 
-    fn samples(points: &[(i64, f64)]) -> Vec<Sample> {
-        points
-            .iter()
-            .map(|&(timestamp_ms, value)| Sample {
-                timestamp_ms,
-                value,
-            })
-            .collect()
+    fn series(name: &str, points: &[(i64, f64)]) -> ChunkSeries {
+        ChunkSeries::from_samples(labels(name), points).unwrap()
     }
 
-    fn series(name: &str, points: &[(i64, f64)]) -> SeriesSamples {
-        SeriesSamples {
-            labels: labels(name),
-            samples: samples(points),
-        }
+    fn decoded(series: &[ChunkSeries]) -> Vec<(String, Vec<(i64, f64)>)> {
+        series
+            .iter()
+            .map(|series| {
+                (
+                    series.labels.metric_name().to_owned(),
+                    series.collect_samples(i64::MIN, i64::MAX).unwrap(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -189,38 +130,39 @@ mod tests {
             vec![series("a", &[(1, 10.0), (4, 4.0)])],
         ]);
         assert_eq!(
-            merged,
+            decoded(&merged),
             vec![
                 // Ties keep the first answer's value: 1.0 at t=1, 3.0 at t=3.
-                series("a", &[(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]),
-                series("b", &[(5, 5.0)]),
-                series("c", &[(1, 9.0)]),
+                ("a".to_owned(), vec![(1, 1.0), (2, 2.0), (3, 3.0), (4, 4.0)]),
+                ("b".to_owned(), vec![(5, 5.0)]),
+                ("c".to_owned(), vec![(1, 9.0)]),
             ]
         );
     }
 
     #[test]
-    fn identical_replicas_keep_the_first_copy() {
-        let mut copies = vec![
-            samples(&[(1, 1.0), (2, f64::NAN)]),
-            samples(&[(1, 5.0), (2, 2.0)]),
-        ];
-        let merged = merge_samples(&mut copies);
-        assert_eq!(merged[0].value, 1.0);
-        assert!(merged[1].value.is_nan());
-        assert_eq!(merged.len(), 2);
+    fn identical_replicas_share_their_chunks() {
+        let points: Vec<(i64, f64)> = (0..300).map(|t| (t, t as f64)).collect();
+        let merged = merge_series(vec![
+            vec![series("a", &points)],
+            vec![series("a", &points)],
+            vec![series("a", &points[..120])],
+        ]);
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].chunks, series("a", &points).chunks);
+        assert_eq!(decoded(&merged)[0].1, points);
     }
 
     #[test]
-    fn duplicates_inside_one_copy_collapse() {
-        let mut copies = vec![
-            samples(&[(1, 1.0), (1, 2.0), (2, 2.0)]),
-            samples(&[(3, 3.0)]),
-        ];
-        assert_eq!(
-            merge_samples(&mut copies),
-            samples(&[(1, 1.0), (2, 2.0), (3, 3.0)])
-        );
+    fn replicas_disagreeing_on_a_value_keep_the_first() {
+        let merged = merge_series(vec![
+            vec![series("a", &[(1, 1.0), (2, f64::NAN)])],
+            vec![series("a", &[(1, 5.0), (2, 2.0)])],
+        ]);
+        let samples = &decoded(&merged)[0].1;
+        assert_eq!(samples[0], (1, 1.0));
+        assert!(samples[1].1.is_nan());
+        assert_eq!(samples.len(), 2);
     }
 
     #[test]
@@ -230,8 +172,11 @@ mod tests {
             vec![series("a", &[(2, 2.0)])],
         ]);
         assert_eq!(
-            merged,
-            vec![series("a", &[(1, 1.0), (2, 2.0)]), series("b", &[(1, 1.0)])]
+            decoded(&merged),
+            vec![
+                ("a".to_owned(), vec![(1, 1.0), (2, 2.0)]),
+                ("b".to_owned(), vec![(1, 1.0)])
+            ]
         );
         let single = merge_series(vec![vec![series("b", &[]), series("a", &[])]]);
         assert_eq!(single, vec![series("a", &[]), series("b", &[])]);
@@ -262,7 +207,7 @@ mod tests {
 
     /// Per series name, the samples each of 1 to 3 replicas holds (a random subset of the
     /// series' timestamps, each with a replica-specific value).
-    fn arb_replicas() -> impl Strategy<Value = Vec<Vec<SeriesSamples>>> {
+    fn arb_replicas() -> impl Strategy<Value = Vec<Vec<ChunkSeries>>> {
         let replica_count = 1..4usize;
         (
             replica_count,
@@ -298,8 +243,8 @@ mod tests {
             for answer in &answers {
                 for series in answer {
                     let points = expected.entry(series.labels.clone()).or_default();
-                    for sample in &series.samples {
-                        points.entry(sample.timestamp_ms).or_insert(sample.value);
+                    for (t, v) in series.collect_samples(i64::MIN, i64::MAX).unwrap() {
+                        points.entry(t).or_insert(v);
                     }
                 }
             }
@@ -307,14 +252,15 @@ mod tests {
             let actual: BTreeMap<Labels, BTreeMap<i64, f64>> = merged
                 .iter()
                 .map(|series| {
-                    let points = series.samples.iter().map(|s| (s.timestamp_ms, s.value)).collect();
+                    let points = series.collect_samples(i64::MIN, i64::MAX).unwrap().into_iter().collect();
                     (series.labels.clone(), points)
                 })
                 .collect();
             prop_assert_eq!(actual, expected);
             prop_assert!(merged.windows(2).all(|w| w[0].labels < w[1].labels));
             for series in &merged {
-                prop_assert!(series.samples.windows(2).all(|w| w[0].timestamp_ms < w[1].timestamp_ms));
+                let samples = series.collect_samples(i64::MIN, i64::MAX).unwrap();
+                prop_assert!(samples.windows(2).all(|w| w[0].0 < w[1].0));
             }
         }
     }

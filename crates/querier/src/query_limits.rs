@@ -27,10 +27,6 @@ pub const MAX_QUERY_LENGTH_ID: &str = "max-query-length";
 /// The error ID of the range query length cap (`err-mimir-max-total-query-length`).
 pub const MAX_TOTAL_QUERY_LENGTH_ID: &str = "max-total-query-length";
 
-/// Prometheus's target number of samples per chunk, used to estimate the chunks a series
-/// returned as samples would have been fetched as.
-pub const SAMPLES_PER_CHUNK: u64 = 120;
-
 /// The limits that apply to one read, in milliseconds and counts; 0 means unlimited.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueryLimits {

@@ -3,30 +3,26 @@
 //!
 //! Per selection: the range is cut by `max_query_lookback`, checked against
 //! `max_partial_query_length`, then cut to the ingesters' window (`query_ingesters_within`;
-//! Norn has no store-gateway on the read path yet, so older data is simply absent). Over the
-//! whole query: distinct series are counted against `max_fetched_series_per_query` and chunks
-//! against `max_fetched_chunks_per_query`. The ingesters answer with samples rather than
-//! chunks, so each series counts `ceil(samples / 120)` chunks (Prometheus's target chunk size,
-//! [`SAMPLES_PER_CHUNK`]). Limit errors carry Mimir's messages and error IDs and are answered
-//! with 422 (`execution`), as Mimir's querier answers them.
+//! Norn has no store-gateway on the read path yet, so older data is simply absent). The
+//! ingesters stream the matching series as chunk batches; over the whole query, a
+//! [`FetchLimiter`] counts distinct series against `max_fetched_series_per_query` and
+//! chunks against `max_fetched_chunks_per_query` as each batch arrives, and stops the read
+//! as soon as one is exceeded. Limit errors carry Mimir's messages and error IDs and are
+//! answered with 422 (`execution`), as Mimir's querier answers them.
+//!
+//! The engine receives the chunks as they came (shared, still encoded), trimmed to the
+//! selection's range when it decodes them.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use norn_model::{Matcher, TenantId};
-use norn_promql::{FPoint, Queryable, SelectHints, StorageError, StoredSeries};
+use norn_promql::{Queryable, SelectHints, StorageError, StoredSeries};
 
 use crate::error::QueryError;
+use crate::fetch_limiter::FetchLimiter;
 use crate::ingesters::IngesterQuerier;
-use crate::query_limits::{QueryLimits, SAMPLES_PER_CHUNK, max_chunks_message, max_series_message};
-
-/// What one query fetched so far, for the per-query limits.
-#[derive(Debug, Default)]
-struct Fetched {
-    series: HashSet<u64>,
-    chunks: u64,
-}
+use crate::query_limits::QueryLimits;
 
 /// The storage of one query over the ingesters, for one or several tenants.
 #[derive(Debug)]
@@ -35,7 +31,7 @@ pub struct TenantQueryable {
     tenants: Vec<TenantId>,
     limits: QueryLimits,
     now_ms: i64,
-    fetched: Mutex<Fetched>,
+    limiter: Arc<FetchLimiter>,
 }
 
 impl TenantQueryable {
@@ -50,52 +46,27 @@ impl TenantQueryable {
         Self {
             ingesters,
             tenants,
+            limiter: Arc::new(FetchLimiter::new(
+                limits.max_fetched_series,
+                limits.max_fetched_chunks,
+            )),
             limits,
             now_ms,
-            fetched: Mutex::new(Fetched::default()),
         }
     }
 
-    /// Returns how many distinct series and (estimated) chunks the query fetched so far.
+    /// Returns how many distinct series and chunks the query fetched so far.
     pub fn fetched(&self) -> (usize, u64) {
-        let fetched = self.lock();
-        (fetched.series.len(), fetched.chunks)
+        self.limiter.fetched()
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Fetched> {
-        self.fetched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Counts `series` against the per-query limits.
-    fn account(&self, series: &[norn_rpc::SeriesSamples]) -> Result<(), StorageError> {
-        let mut fetched = self.lock();
-        for one in series {
-            fetched.series.insert(one.labels.hash());
-            fetched.chunks += estimated_chunks(one.samples.len());
-        }
-        let series_limit = self.limits.max_fetched_series;
-        if series_limit > 0 && fetched.series.len() as u64 > series_limit {
-            return Err(StorageError::Limit(max_series_message(series_limit)));
-        }
-        let chunk_limit = self.limits.max_fetched_chunks;
-        if chunk_limit > 0 && fetched.chunks > chunk_limit {
-            return Err(StorageError::Limit(max_chunks_message(chunk_limit)));
-        }
-        Ok(())
-    }
-}
-
-/// The chunks a series of `samples` samples is counted as.
-pub fn estimated_chunks(samples: usize) -> u64 {
-    (samples as u64).div_ceil(SAMPLES_PER_CHUNK)
 }
 
 /// Turns a failed ingester read into the engine's storage error.
 pub fn storage_error(error: QueryError) -> StorageError {
     match error {
-        QueryError::MaxSeriesPerQuery { .. } => StorageError::Limit(error.to_string()),
+        QueryError::MaxSeriesPerQuery { .. } | QueryError::MaxChunksPerQuery { .. } => {
+            StorageError::Limit(error.to_string())
+        }
         other => StorageError::Unavailable(other.to_string()),
     }
 }
@@ -121,22 +92,16 @@ impl Queryable for TenantQueryable {
         };
         let series = self
             .ingesters
-            .select_tenants(&self.tenants, matchers, start, end)
+            .select_tenants(&self.tenants, matchers, start, end, &self.limiter)
             .await
             .map_err(storage_error)?;
-        self.account(&series)?;
         Ok(series
             .into_iter()
             .map(|series| StoredSeries {
                 labels: series.labels,
-                samples: series
-                    .samples
-                    .into_iter()
-                    .map(|sample| FPoint {
-                        t: sample.timestamp_ms,
-                        f: sample.value,
-                    })
-                    .collect(),
+                chunks: series.chunks,
+                mint: start,
+                maxt: end,
             })
             .collect())
     }
@@ -145,6 +110,7 @@ impl Queryable for TenantQueryable {
 #[cfg(test)]
 mod tests {
     use norn_model::MatchType;
+    use norn_promql::FPoint;
 
     use super::*;
     use crate::testing::{FakeIngester, TestRing, series};
@@ -180,20 +146,16 @@ mod tests {
         ring
     }
 
+    fn points(series: &StoredSeries) -> Vec<FPoint> {
+        series.decode(|_| true).unwrap()
+    }
+
     fn unlimited() -> QueryLimits {
         QueryLimits::default()
     }
 
     fn tenants(ids: &[&str]) -> Vec<TenantId> {
         ids.iter().map(|id| TenantId::new(id).unwrap()).collect()
-    }
-
-    #[test]
-    fn chunks_are_estimated_from_samples() {
-        assert_eq!(estimated_chunks(0), 0);
-        assert_eq!(estimated_chunks(1), 1);
-        assert_eq!(estimated_chunks(120), 1);
-        assert_eq!(estimated_chunks(121), 2);
     }
 
     #[tokio::test]
@@ -210,8 +172,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer.len(), 2);
-        assert_eq!(answer[0].samples.len(), 250);
-        assert_eq!(answer[0].samples[3], FPoint { t: 30, f: 3.0 });
+        assert_eq!(points(&answer[0]).len(), 250);
+        assert_eq!(points(&answer[0])[3], FPoint { t: 30, f: 3.0 });
         // 250 samples are 3 chunks, 1 sample 1 chunk.
         assert_eq!(queryable.fetched(), (2, 4));
         // A second selection of the same series counts the series once, chunks again.
@@ -280,7 +242,7 @@ mod tests {
             .select(&name_is("up"), &hints(0, 3000))
             .await
             .unwrap();
-        let times: Vec<i64> = answer[0].samples.iter().map(|p| p.t).collect();
+        let times: Vec<i64> = points(&answer[0]).iter().map(|p| p.t).collect();
         assert_eq!(times.first(), Some(&2400));
         assert!(
             lookback
@@ -323,7 +285,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(answer.len(), 1, "job=b's only sample is outside the window");
-        assert_eq!(answer[0].samples.first().map(|p| p.t), Some(1500));
+        assert_eq!(points(&answer[0]).first().map(|p| p.t), Some(1500));
         assert!(
             window
                 .select(&name_is("up"), &hints(0, 1400))

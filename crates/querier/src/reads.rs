@@ -29,10 +29,9 @@ pub async fn series(
     mint: i64,
     maxt: i64,
 ) -> Result<Vec<Labels>, QueryError> {
-    let series = ingesters
-        .select_tenants(tenants, matchers, mint, maxt)
-        .await?;
-    Ok(series.into_iter().map(|series| series.labels).collect())
+    ingesters
+        .series_tenants(tenants, matchers, mint, maxt)
+        .await
 }
 
 /// Returns the label names of the series matching `matchers` (all series when empty), sorted.

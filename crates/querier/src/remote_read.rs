@@ -29,6 +29,7 @@ use norn_http::{HttpError, Tenants, body::read_limited};
 use norn_proto::prometheus::ReadResponse;
 
 use crate::error::QueryError;
+use crate::fetch_limiter::FetchLimiter;
 use crate::ingesters::IngesterQuerier;
 
 /// The largest remote read request accepted, compressed or not (Mimir's 1 MiB: a request is
@@ -68,15 +69,12 @@ async fn read(
     let querier = &querier;
     let results = futures::future::try_join_all(queries.iter().enumerate().map(
         |(index, (query, matchers))| async move {
+            let (mint, maxt) = (query.start_timestamp_ms, query.end_timestamp_ms);
+            let limiter = Arc::new(FetchLimiter::unlimited());
             querier
-                .select_tenants(
-                    tenants,
-                    matchers,
-                    query.start_timestamp_ms,
-                    query.end_timestamp_ms,
-                )
+                .select_tenants(tenants, matchers, mint, maxt, &limiter)
                 .await
-                .map(codec::query_result)
+                .and_then(|series| codec::query_result(series, mint, maxt))
                 .map_err(|error| query_failed(index, &error))
         },
     ))

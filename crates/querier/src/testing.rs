@@ -9,13 +9,46 @@ use async_trait::async_trait;
 use norn_model::{Labels, Matcher, TenantId};
 use norn_ring::{InMemoryKv, InstanceState, Lifecycler, LifecyclerConfig, RingClient, RingOptions};
 use norn_rpc::{
-    IngesterClient, IngesterError, IngesterPool, MetricMetadata, PushOutcome, PushRequest, Sample,
-    SeriesSamples, TenantStats,
+    ChunkSeries, IngesterClient, IngesterError, IngesterPool, MetricMetadata, PushOutcome,
+    PushRequest, Sample, SeriesStream, TenantStats,
 };
 
 use crate::ingesters::IngesterQuerier;
 
 const RING_KEY: &str = "collectors/ring";
+
+/// A series with its samples, as a fake ingester holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SeriesSamples {
+    pub(crate) labels: Labels,
+    pub(crate) samples: Vec<Sample>,
+}
+
+impl SeriesSamples {
+    /// The series as an ingester streams it: its samples encoded into chunks.
+    fn encoded(&self) -> ChunkSeries {
+        let points: Vec<(i64, f64)> = self
+            .samples
+            .iter()
+            .map(|sample| (sample.timestamp_ms, sample.value))
+            .collect();
+        ChunkSeries::from_samples(self.labels.clone(), &points)
+            .expect("fixture samples are in time order")
+    }
+}
+
+/// Decodes the samples of a series a querier returned.
+pub(crate) fn decoded(series: &ChunkSeries) -> Vec<Sample> {
+    series
+        .collect_samples(i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(timestamp_ms, value)| Sample {
+            timestamp_ms,
+            value,
+        })
+        .collect()
+}
 
 /// Builds a series from label pairs and `(timestamp, value)` points.
 pub(crate) fn series(labels: &[(&str, &str)], points: &[(i64, f64)]) -> SeriesSamples {
@@ -131,12 +164,30 @@ impl IngesterClient for FakeIngester {
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, IngesterError> {
+    ) -> Result<SeriesStream, IngesterError> {
         self.check()?;
         if let Some(delay) = self.select_delay {
             tokio::time::sleep(delay).await;
         }
-        Ok(self.matching(tenant, matchers, mint, maxt).collect())
+        Ok(SeriesStream::from_series(
+            self.matching(tenant, matchers, mint, maxt)
+                .map(|series| series.encoded())
+                .collect(),
+        ))
+    }
+
+    async fn series(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, IngesterError> {
+        self.check()?;
+        Ok(self
+            .matching(tenant, matchers, mint, maxt)
+            .map(|series| series.labels)
+            .collect())
     }
 
     async fn label_names(

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use norn_limits::ErrorId;
 use norn_model::{Labels, Matcher, TenantId};
 use norn_ring::desc::InstanceDesc;
+pub use norn_tsdb::series::{ChunkMeta, ChunkSeries};
 
 /// One sample: a timestamp in milliseconds and a value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -124,13 +125,93 @@ pub enum IngesterError {
     InvalidRequest(String),
 }
 
-/// A series with its samples in a time range (a read result).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SeriesSamples {
-    /// The series' labels.
-    pub labels: Labels,
-    /// Samples in time order.
-    pub samples: Vec<Sample>,
+/// How many series a select sends per batch: small enough that a querier that hits a limit
+/// stops the ingester early, large enough that the per-batch cost vanishes.
+pub const SERIES_PER_BATCH: usize = 256;
+
+/// Batches in flight between an ingester and the querier reading them.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// What a batch of a select's answer is: series with their encoded chunks.
+pub type SeriesBatch = Result<Vec<ChunkSeries>, IngesterError>;
+
+/// The answer to a select, streamed in batches of series (Mimir's `QueryStream`).
+///
+/// Series arrive sorted by labels across batches, each with the chunks that overlap the
+/// asked range (whole chunks: readers trim them to the range). Dropping the stream tells the
+/// sender to stop: a querier that has hit a limit stops the ingester's work.
+#[derive(Debug)]
+pub struct SeriesStream {
+    source: StreamSource,
+}
+
+#[derive(Debug)]
+enum StreamSource {
+    Channel(tokio::sync::mpsc::Receiver<SeriesBatch>),
+    Ready(std::vec::IntoIter<Vec<ChunkSeries>>),
+}
+
+/// The sending side of a [`SeriesStream`].
+#[derive(Debug)]
+pub struct SeriesSender {
+    sender: tokio::sync::mpsc::Sender<SeriesBatch>,
+}
+
+impl SeriesSender {
+    /// Sends one batch from a blocking thread, waiting while the reader is behind. Returns
+    /// false when the reader is gone, so the sender can stop.
+    pub fn send_blocking(&self, batch: SeriesBatch) -> bool {
+        self.sender.blocking_send(batch).is_ok()
+    }
+
+    /// Sends one batch from an async task, waiting while the reader is behind. Returns false
+    /// when the reader is gone.
+    pub async fn send(&self, batch: SeriesBatch) -> bool {
+        self.sender.send(batch).await.is_ok()
+    }
+}
+
+impl SeriesStream {
+    /// Returns a connected sender and stream with room for a few batches in flight.
+    pub fn channel() -> (SeriesSender, SeriesStream) {
+        let (sender, receiver) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
+        (
+            SeriesSender { sender },
+            SeriesStream {
+                source: StreamSource::Channel(receiver),
+            },
+        )
+    }
+
+    /// Returns a stream over series already at hand (sorted by labels), in batches of
+    /// [`SERIES_PER_BATCH`].
+    pub fn from_series(series: Vec<ChunkSeries>) -> Self {
+        let mut batches = Vec::with_capacity(series.len().div_ceil(SERIES_PER_BATCH));
+        let mut rest = series.into_iter().peekable();
+        while rest.peek().is_some() {
+            batches.push(rest.by_ref().take(SERIES_PER_BATCH).collect());
+        }
+        Self {
+            source: StreamSource::Ready(batches.into_iter()),
+        }
+    }
+
+    /// Returns the next batch; `None` once the answer is complete.
+    pub async fn next_batch(&mut self) -> Option<SeriesBatch> {
+        match &mut self.source {
+            StreamSource::Channel(receiver) => receiver.recv().await,
+            StreamSource::Ready(batches) => batches.next().map(Ok),
+        }
+    }
+
+    /// Reads the whole answer.
+    pub async fn collect_all(mut self) -> Result<Vec<ChunkSeries>, IngesterError> {
+        let mut all = Vec::new();
+        while let Some(batch) = self.next_batch().await {
+            all.extend(batch?);
+        }
+        Ok(all)
+    }
 }
 
 /// One tenant's numbers on one ingester (for `/distributor/all_user_stats`).
@@ -154,15 +235,25 @@ pub trait IngesterClient: Send + Sync + std::fmt::Debug {
     /// Stores the selected series of a push.
     async fn push(&self, request: PushRequest) -> Result<PushOutcome, IngesterError>;
 
-    /// Returns the series matching `matchers` with their samples in `[mint, maxt]`
-    /// (milliseconds, inclusive), sorted by labels.
+    /// Streams the series matching `matchers` that have samples in `[mint, maxt]`
+    /// (milliseconds, inclusive), sorted by labels, with their chunks overlapping the range.
     async fn select(
         &self,
         tenant: &TenantId,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-    ) -> Result<Vec<SeriesSamples>, IngesterError>;
+    ) -> Result<SeriesStream, IngesterError>;
+
+    /// Returns the label sets of the series matching `matchers` that have samples in
+    /// `[mint, maxt]`, sorted, without reading any chunk (for `/api/v1/series`).
+    async fn series(
+        &self,
+        tenant: &TenantId,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<Labels>, IngesterError>;
 
     /// Returns the label names of series matching `matchers` in the range, sorted.
     async fn label_names(

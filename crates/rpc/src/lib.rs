@@ -2,7 +2,9 @@
 //! implementation (roles in the same process) and a remote one speaking protobuf.
 //!
 //! - [`ingester`]: the ingester's service as the distributor (push) and the querier (reads)
-//!   see it, and the [`ingester::IngesterPool`] that maps ring instances to clients.
+//!   see it, and the [`ingester::IngesterPool`] that maps ring instances to clients. Selects
+//!   answer with a [`SeriesStream`] of chunk batches; the chunk types are the TSDB's
+//!   ([`ChunkSeries`], [`ChunkMeta`]), so nothing is re-encoded on the way.
 //!
 //! A role implements the trait for itself; `norn-server` registers that implementation in the
 //! pool for roles in the same process, so a push from the distributor to a local ingester is
@@ -11,6 +13,7 @@
 pub mod ingester;
 
 pub use ingester::{
-    IngesterClient, IngesterError, IngesterPool, MetricMetadata, PushOutcome, PushRequest,
-    PushSeries, Rejection, Sample, SeriesSamples, TenantStats,
+    ChunkMeta, ChunkSeries, IngesterClient, IngesterError, IngesterPool, MetricMetadata,
+    PushOutcome, PushRequest, PushSeries, Rejection, SERIES_PER_BATCH, Sample, SeriesBatch,
+    SeriesSender, SeriesStream, TenantStats,
 };

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use norn_model::labels::Labels;
 use norn_model::matcher::Matcher;
 
 use crate::block::{Block, BlockMeta, BlockWriter};
@@ -168,6 +169,19 @@ impl Db {
         }
         parts.push(self.head.select(matchers, mint, maxt)?);
         Ok(merge_series_sets(parts))
+    }
+
+    /// Returns the sorted, distinct label sets of series matching `matchers` with samples in
+    /// `[mint, maxt]` in blocks or head, reading indexes only.
+    pub fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        let mut all = Vec::new();
+        for block in self.blocks_overlapping(mint, maxt) {
+            all.extend(block.series_labels(matchers, mint, maxt)?);
+        }
+        all.extend(self.head.series_labels(matchers, mint, maxt)?);
+        all.sort_unstable();
+        all.dedup();
+        Ok(all)
     }
 
     /// Returns the sorted label names of series matching `matchers` with samples in

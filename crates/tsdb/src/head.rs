@@ -462,22 +462,32 @@ impl Head {
         postings_for_matchers(&HeadIndex(&postings), matchers)
     }
 
-    /// Returns the sorted label names of series matching `matchers` (all when empty) that
-    /// have samples in `[mint, maxt]`.
+    /// Returns the sorted label names of series matching `matchers` (all when empty), or
+    /// nothing when the head holds no sample in `[mint, maxt]`.
+    ///
+    /// As in Prometheus's head, the range is checked against the head as a whole, not per
+    /// series: the answer comes from the index and the series' interned symbols, without
+    /// locking a series or reading a chunk.
     pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
-        if matchers.is_empty() && self.covers(mint, maxt) {
+        if !self.overlaps(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        if matchers.is_empty() {
             return Ok(read(&self.postings).label_names());
         }
-        let mut names = std::collections::BTreeSet::new();
-        for series in self.matching_series_in_range(matchers, mint, maxt)? {
-            let labels = self.labels_of(&series);
-            names.extend(labels.iter().map(|label| label.name.to_owned()));
+        let refs = self.postings_for(matchers)?;
+        let mut names = std::collections::HashSet::new();
+        for series_ref in refs.iter() {
+            if let Some(series) = self.series.by_ref(series_ref) {
+                names.extend(series.symbols.chunks_exact(2).map(|pair| pair[0]));
+            }
         }
-        Ok(names.into_iter().collect())
+        Ok(self.symbols.strings_sorted(names))
     }
 
-    /// Returns the sorted values of `name` among series matching `matchers` that have samples
-    /// in `[mint, maxt]`.
+    /// Returns the sorted values of `name` among series matching `matchers`, or nothing when
+    /// the head holds no sample in `[mint, maxt]` (the range is checked as in
+    /// [`Head::label_names`]).
     pub fn label_values(
         &self,
         name: &str,
@@ -485,23 +495,45 @@ impl Head {
         mint: i64,
         maxt: i64,
     ) -> Result<Vec<String>> {
-        if matchers.is_empty() && self.covers(mint, maxt) {
+        if !self.overlaps(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        if matchers.is_empty() {
             return Ok(read(&self.postings).label_values(name));
         }
-        let mut values = std::collections::BTreeSet::new();
-        for series in self.matching_series_in_range(matchers, mint, maxt)? {
-            let labels = self.labels_of(&series);
-            let value = labels.get(name);
-            if !value.is_empty() {
-                values.insert(value.to_owned());
+        let Some(name_id) = self.symbols.id_of(name) else {
+            return Ok(Vec::new());
+        };
+        let refs = self.postings_for(matchers)?;
+        let mut values = std::collections::HashSet::new();
+        for series_ref in refs.iter() {
+            if let Some(series) = self.series.by_ref(series_ref)
+                && let Some(pair) = series
+                    .symbols
+                    .chunks_exact(2)
+                    .find(|pair| pair[0] == name_id)
+            {
+                values.insert(pair[1]);
             }
         }
-        Ok(values.into_iter().collect())
+        Ok(self.symbols.strings_sorted(values))
     }
 
-    /// True when `[mint, maxt]` includes everything the head holds, so the index alone answers.
-    fn covers(&self, mint: i64, maxt: i64) -> bool {
-        mint <= self.min_time() && maxt >= self.max_time()
+    /// True when the head holds samples and `[mint, maxt]` overlaps their range.
+    fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.min_time() <= maxt && self.max_time() >= mint
+    }
+
+    /// Returns the sorted label sets of series matching `matchers` that have samples in
+    /// `[mint, maxt]`, without touching chunk data.
+    pub fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        let mut labels: Vec<Labels> = self
+            .matching_series_in_range(matchers, mint, maxt)?
+            .iter()
+            .map(|series| self.labels_of(series))
+            .collect();
+        labels.sort_unstable();
+        Ok(labels)
     }
 
     fn matching_series_in_range(

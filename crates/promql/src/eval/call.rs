@@ -198,7 +198,7 @@ impl Evaluator<'_> {
                         }));
                     }
                     ArgSource::Selector(selector) => {
-                        self.selector_samples_at(selector, ts, vector);
+                        self.selector_samples_at(selector, ts, vector)?;
                     }
                     ArgSource::Range(windows) => window_points += windows.fill(ts),
                     ArgSource::String(_) | ArgSource::Scalar(_) => {}

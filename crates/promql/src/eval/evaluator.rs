@@ -3,7 +3,7 @@
 //! subqueries and step-invariant subtrees live here; calls, aggregations and binary
 //! operators in sibling modules.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 
@@ -14,7 +14,8 @@ use crate::value::{FPoint, Sample, Series, is_stale_nan};
 
 use super::grid::{Grid, RangeVector, SampleTracker, StepValues};
 use super::plan::{
-    DEFAULT_SUBQUERY_STEP_MS, SelectedData, at_ms, duration_ms, expr_key, offset_ms, unwrap_parens,
+    DEFAULT_SUBQUERY_STEP_MS, SelectedData, at_ms, duration_ms, expr_key, offset_ms, selector_key,
+    unwrap_parens,
 };
 
 /// The stage named by timeouts and cancellations during evaluation.
@@ -36,6 +37,9 @@ pub(crate) struct Evaluator<'q> {
     pub samples: SampleTracker,
     /// Warnings and infos.
     pub annotations: Annotations,
+    /// Selections decoded whole, by selector, for the paths that look samples up step by
+    /// step across every series (a selector passed straight to a per-step function).
+    pub decoded: HashMap<usize, Vec<Vec<FPoint>>>,
 }
 
 impl Evaluator<'_> {
@@ -128,7 +132,7 @@ impl Evaluator<'_> {
     ) -> Result<RangeVector, PromqlError> {
         self.guard.check(EVALUATION)?;
         match unwrap_parens(expr) {
-            Expr::MatrixSelector(matrix) => Ok(self.eval_matrix_selector(matrix)),
+            Expr::MatrixSelector(matrix) => self.eval_matrix_selector(matrix),
             Expr::Subquery(subquery) => self.eval_subquery(subquery, grid),
             other => Err(PromqlError::Internal(format!(
                 "expected a range vector, got {}",
@@ -138,7 +142,8 @@ impl Evaluator<'_> {
     }
 
     /// Evaluates an instant vector selector: at each step, the latest sample within the
-    /// lookback window, unless it is a stale marker.
+    /// lookback window, unless it is a stale marker. Each series is decoded once, straight
+    /// from its chunks, as the steps advance.
     fn eval_vector_selector(
         &mut self,
         selector: &VectorSelector,
@@ -147,24 +152,30 @@ impl Evaluator<'_> {
         let data = self.data;
         let offset = offset_ms(&selector.offset);
         let at = at_ms(&selector.at, self.query);
+        let lookback = self.lookback_delta_ms;
         let mut out = Vec::new();
         for stored in data.series(selector) {
             self.guard.check(EVALUATION)?;
-            // Reference times only grow along the grid: a cursor replaces a binary search
-            // per step (`after` counts the samples at or before the reference).
-            let samples = stored.samples.as_slice();
-            let mut after = 0;
+            // Reference times only grow along the grid, so one pass over the samples serves
+            // every step: `latest` is the last sample at or before the reference.
+            let mut samples = stored.samples();
+            let mut pending = samples.next();
+            let mut latest: Option<(i64, f64)> = None;
             let floats: Vec<FPoint> = grid
                 .times()
                 .filter_map(|ts| {
                     let reference = at.unwrap_or(ts) - offset;
-                    while samples.get(after).is_some_and(|point| point.t <= reference) {
-                        after += 1;
+                    while let Some(sample) = pending.filter(|sample| sample.0 <= reference) {
+                        latest = Some(sample);
+                        pending = samples.next();
                     }
-                    let found = visible(samples, after, reference, self.lookback_delta_ms)?;
-                    Some(FPoint { t: ts, f: found.f })
+                    let (t, f) = latest?;
+                    (t > reference - lookback && !is_stale_nan(f)).then_some(FPoint { t: ts, f })
                 })
                 .collect();
+            if let Some(error) = samples.error() {
+                return Err(stored.corrupt(error).into());
+            }
             self.samples.read(floats.len());
             if !floats.is_empty() {
                 out.push(Series {
@@ -178,20 +189,32 @@ impl Evaluator<'_> {
     }
 
     /// Appends the samples an instant vector selector shows at `ts`, each with its own
-    /// timestamp (what functions such as `timestamp()` receive).
+    /// timestamp (what functions such as `timestamp()` receive). The selection is decoded
+    /// once, on the first call, and looked up by binary search afterwards.
     pub(crate) fn selector_samples_at(
         &mut self,
         selector: &VectorSelector,
         ts: i64,
         out: &mut Vec<Sample>,
-    ) {
+    ) -> Result<(), PromqlError> {
         out.clear();
         let data = self.data;
+        let stored = data.series(selector);
+        let key = selector_key(selector);
+        let decoded = match self.decoded.entry(key) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
+                stored
+                    .iter()
+                    .map(|series| series.decode(|_| true))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
         let reference = at_ms(&selector.at, self.query).unwrap_or(ts) - offset_ms(&selector.offset);
-        for stored in data.series(selector) {
-            if let Some(found) = lookup(&stored.samples, reference, self.lookback_delta_ms) {
+        for (series, points) in stored.iter().zip(decoded.iter()) {
+            if let Some(found) = lookup(points, reference, self.lookback_delta_ms) {
                 out.push(Sample {
-                    metric: stored.labels.clone(),
+                    metric: series.labels.clone(),
                     t: found.t,
                     f: found.f,
                     drop_name: false,
@@ -199,35 +222,35 @@ impl Evaluator<'_> {
             }
         }
         self.samples.read(out.len());
+        Ok(())
     }
 
-    /// Returns the points of a matrix selector's series (stale markers removed).
-    fn eval_matrix_selector(&mut self, matrix: &MatrixSelector) -> RangeVector {
+    /// Returns the points of a matrix selector's series (stale markers removed), decoded
+    /// series by series from their chunks.
+    fn eval_matrix_selector(
+        &mut self,
+        matrix: &MatrixSelector,
+    ) -> Result<RangeVector, PromqlError> {
         let data = self.data;
-        let series = data
-            .series(&matrix.vs)
-            .iter()
-            .filter_map(|stored| {
-                let floats: Vec<FPoint> = stored
-                    .samples
-                    .iter()
-                    .filter(|point| !is_stale_nan(point.f))
-                    .copied()
-                    .collect();
-                (!floats.is_empty()).then(|| Series {
+        let mut series = Vec::new();
+        for stored in data.series(&matrix.vs) {
+            self.guard.check(EVALUATION)?;
+            let floats = stored.decode(|point| !is_stale_nan(point.f))?;
+            if !floats.is_empty() {
+                series.push(Series {
                     metric: stored.labels.clone(),
                     floats,
                     drop_name: false,
-                })
-            })
-            .collect();
-        RangeVector {
+                });
+            }
+        }
+        Ok(RangeVector {
             series,
             range: duration_ms(&matrix.range),
             offset: offset_ms(&matrix.vs.offset),
             at: at_ms(&matrix.vs.at, self.query),
             held: 0,
-        }
+        })
     }
 
     /// Evaluates a subquery's inner expression on its own grid: steps at absolute
@@ -295,16 +318,6 @@ impl Evaluator<'_> {
 /// it and after `reference - lookback` (left-open), unless that is a stale marker.
 pub(crate) fn lookup(samples: &[FPoint], reference: i64, lookback_delta_ms: i64) -> Option<FPoint> {
     let after = samples.partition_point(|point| point.t <= reference);
-    visible(samples, after, reference, lookback_delta_ms)
-}
-
-/// [`lookup`] once `after`, the number of samples at or before `reference`, is known.
-fn visible(
-    samples: &[FPoint],
-    after: usize,
-    reference: i64,
-    lookback_delta_ms: i64,
-) -> Option<FPoint> {
     let found = *samples.get(after.checked_sub(1)?)?;
     if found.t <= reference - lookback_delta_ms || is_stale_nan(found.f) {
         return None;

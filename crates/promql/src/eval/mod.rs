@@ -60,6 +60,7 @@ pub(crate) async fn evaluate(
         guard,
         samples: SampleTracker::new(guard.max_samples),
         annotations: Annotations::new(),
+        decoded: Default::default(),
     };
     let grid = if range.is_instant() {
         Grid::single(range.start_ms)

@@ -22,10 +22,11 @@ struct Store {
 impl Store {
     /// Adds a series from `{a="b", …}`-like pairs and `(t, value)` samples.
     fn add(mut self, labels: &[(&str, &str)], samples: &[(i64, f64)]) -> Self {
-        self.series.push(StoredSeries {
-            labels: Labels::new(labels.iter().copied()).unwrap(),
-            samples: samples.iter().map(|&(t, f)| FPoint { t, f }).collect(),
-        });
+        let points: Vec<FPoint> = samples.iter().map(|&(t, f)| FPoint { t, f }).collect();
+        self.series.push(
+            StoredSeries::from_points(Labels::new(labels.iter().copied()).unwrap(), &points)
+                .unwrap(),
+        );
         self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
         self
     }
@@ -63,14 +64,11 @@ impl Queryable for Store {
                     .all(|matcher| matcher.matches(series.labels.get(matcher.name())))
             })
             .map(|series| StoredSeries {
-                labels: series.labels.clone(),
-                samples: series
-                    .samples
-                    .iter()
-                    .filter(|point| point.t >= hints.start_ms && point.t <= hints.end_ms)
-                    .copied()
-                    .collect(),
+                mint: hints.start_ms,
+                maxt: hints.end_ms,
+                ..series.clone()
             })
+            .filter(|series| series.samples().next().is_some())
             .collect())
     }
 }
@@ -725,4 +723,27 @@ async fn or_keeps_a_name_dropping_side_apart_from_the_named_side() {
     assert_eq!(named.floats.last().unwrap().t, 10 * MINUTE);
     assert!(unnamed.floats.iter().all(|p| p.t > 10 * MINUTE));
     assert!(!unnamed.floats.is_empty());
+}
+
+#[tokio::test]
+async fn a_chunk_that_does_not_decode_fails_the_query_as_internal() {
+    let mut store = Store::default().add_linear(&[("__name__", "ok")], MINUTE, 10, 0.0, 1.0);
+    let mut broken = StoredSeries::from_points(
+        labels(&[("__name__", "broken")]),
+        &[FPoint { t: 0, f: 1.0 }, FPoint { t: MINUTE, f: 2.0 }],
+    )
+    .unwrap();
+    let data = &broken.chunks[0].data;
+    broken.chunks[0].data = data[..data.len() - 3].into();
+    store.series.push(broken);
+    for query in ["broken", "rate(broken[5m])", "timestamp(broken)"] {
+        let error = error(&store, query, 2 * MINUTE).await;
+        assert_eq!(error.error_type(), "internal", "{query}: {error}");
+        assert_eq!(error.status_code(), 500);
+        assert!(
+            error.to_string().contains("broken"),
+            "the message names the series: {error}"
+        );
+    }
+    assert_eq!(vector(&store, "ok", 2 * MINUTE).await.len(), 1);
 }

@@ -553,9 +553,10 @@ mod tests {
         apply_load(&mut store, load);
         let selected = store.select_range(&[], i64::MIN, i64::MAX);
         assert_eq!(selected.len(), 1, "the histogram series is not selectable");
-        let times: Vec<i64> = selected[0].samples.iter().map(|p| p.t).collect();
+        let samples = selected[0].decode(|_| true).unwrap();
+        let times: Vec<i64> = samples.iter().map(|p| p.t).collect();
         assert_eq!(times, [0, 120_000, 180_000]);
-        assert!(crate::value::is_stale_nan(selected[0].samples[1].f));
+        assert!(crate::value::is_stale_nan(samples[1].f));
         assert_eq!(store.histogram_series().count(), 1);
     }
 

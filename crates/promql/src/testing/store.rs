@@ -8,13 +8,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use norn_model::{Labels, Matcher};
 
+use norn_tsdb::series::ChunkMeta;
+
 use crate::queryable::{Queryable, SelectHints, StorageError, StoredSeries};
 use crate::value::FPoint;
 
-/// An in-memory series store.
+/// An in-memory series store. Each series is kept both as points (for runners that inspect
+/// the data) and as encoded chunks (what selections hand out, as real storage does).
 #[derive(Clone, Debug, Default)]
 pub struct MemStorage {
     floats: BTreeMap<Labels, Vec<FPoint>>,
+    chunks: BTreeMap<Labels, Vec<ChunkMeta>>,
     histogram_series: BTreeSet<Labels>,
 }
 
@@ -27,7 +31,7 @@ impl MemStorage {
     /// Adds float samples (stale markers included) to the series `labels`. Samples are kept
     /// in time order; a sample at a time the series already has replaces the old one.
     pub fn add(&mut self, labels: Labels, samples: impl IntoIterator<Item = FPoint>) {
-        let series = self.floats.entry(labels).or_default();
+        let series = self.floats.entry(labels.clone()).or_default();
         let before = series.len();
         series.extend(samples);
         if series.len() == before {
@@ -43,6 +47,11 @@ impl MemStorage {
             }
         }
         *series = deduplicated;
+        // Timestamps are now strictly increasing, which is all encoding asks for.
+        let chunks = StoredSeries::from_points(labels.clone(), series)
+            .map(|stored| stored.chunks)
+            .unwrap_or_default();
+        self.chunks.insert(labels, chunks);
     }
 
     /// Records that the series `labels` holds native histograms. Such a series is never
@@ -54,6 +63,7 @@ impl MemStorage {
     /// Removes every series.
     pub fn clear(&mut self) {
         self.floats.clear();
+        self.chunks.clear();
         self.histogram_series.clear();
     }
 
@@ -75,8 +85,9 @@ impl MemStorage {
         self.histogram_series.iter()
     }
 
-    /// Returns the series matching every matcher with their samples in `[start_ms, end_ms]`,
-    /// sorted by labels; series without samples in the range are left out.
+    /// Returns the series matching every matcher with their chunks overlapping
+    /// `[start_ms, end_ms]` (the selection's range), sorted by labels; series without
+    /// samples in the range are left out.
     pub fn select_range(
         &self,
         matchers: &[Matcher],
@@ -90,7 +101,16 @@ impl MemStorage {
                 let end = samples.partition_point(|point| point.t <= end_ms);
                 (first < end).then(|| StoredSeries {
                     labels: labels.clone(),
-                    samples: samples[first..end].to_vec(),
+                    chunks: self
+                        .chunks
+                        .get(labels)
+                        .into_iter()
+                        .flatten()
+                        .filter(|chunk| chunk.overlaps(start_ms, end_ms))
+                        .cloned()
+                        .collect(),
+                    mint: start_ms,
+                    maxt: end_ms,
                 })
             })
             .collect()
@@ -124,6 +144,10 @@ mod tests {
         pairs.iter().map(|&(t, f)| FPoint { t, f }).collect()
     }
 
+    fn decoded(series: &StoredSeries) -> Vec<FPoint> {
+        series.decode(|_| true).unwrap()
+    }
+
     fn matcher(kind: MatchType, name: &str, value: &str) -> Matcher {
         Matcher::new(kind, name, value).unwrap()
     }
@@ -149,16 +173,16 @@ mod tests {
             block_on(store.select(&[matcher(MatchType::Equal, "__name__", "m")], &hints)).unwrap();
         assert_eq!(selected.len(), 2);
         assert_eq!(selected[0].labels.get("job"), "a");
-        assert_eq!(selected[0].samples.len(), 1);
+        assert_eq!(decoded(&selected[0]).len(), 1);
         assert!(
-            is_stale_nan(selected[0].samples[0].f),
+            is_stale_nan(decoded(&selected[0])[0].f),
             "stale markers are kept"
         );
-        assert_eq!(selected[1].samples, points(&[(60, 2.0), (120, 3.0)]));
+        assert_eq!(decoded(&selected[1]), points(&[(60, 2.0), (120, 3.0)]));
 
         let selected = store.select_range(&[matcher(MatchType::Regex, "job", "b|c")], 0, 0);
         assert_eq!(selected.len(), 1);
-        assert_eq!(selected[0].samples, points(&[(0, 1.0)]));
+        assert_eq!(decoded(&selected[0]), points(&[(0, 1.0)]));
 
         assert!(
             store
@@ -177,7 +201,7 @@ mod tests {
         store.add(series.clone(), points(&[(60, 7.0), (30, 3.0)]));
         let selected = store.select_range(&[], i64::MIN, i64::MAX);
         assert_eq!(
-            selected[0].samples,
+            decoded(&selected[0]),
             points(&[(0, 1.0), (30, 3.0), (60, 7.0)])
         );
     }

@@ -210,7 +210,10 @@ async fn answer(
         if matches!(
             error,
             PromqlError::Internal(_)
-                | PromqlError::Storage(norn_promql::StorageError::Unavailable(_))
+                | PromqlError::Storage(
+                    norn_promql::StorageError::Unavailable(_)
+                        | norn_promql::StorageError::Corrupt(_)
+                )
         ) {
             tracing::warn!(%error, "query failed");
         }

@@ -11,8 +11,10 @@ use norn_proto::prometheus::{
     Label, QueryResult, ReadRequest, ReadResponse, Sample, TimeSeries, label_matcher,
     read_request::ResponseType,
 };
-use norn_rpc::SeriesSamples;
+use norn_rpc::ChunkSeries;
 use prost::Message;
+
+use crate::error::QueryError;
 
 /// Decodes a remote read body: the snappy block format around a protobuf `ReadRequest`.
 /// The decompressed size is held to `limit` bytes (`413` beyond).
@@ -95,32 +97,41 @@ pub(crate) fn matchers(
         .collect()
 }
 
-/// Converts selected series into a query result, moving the samples.
-pub(crate) fn query_result(series: Vec<SeriesSamples>) -> QueryResult {
-    QueryResult {
-        timeseries: series
+/// Converts selected series into a query result, decoding their samples in
+/// `[mint, maxt]`; series without samples there are left out.
+pub(crate) fn query_result(
+    series: Vec<ChunkSeries>,
+    mint: i64,
+    maxt: i64,
+) -> Result<QueryResult, QueryError> {
+    let mut timeseries = Vec::with_capacity(series.len());
+    for one in series {
+        let samples: Vec<Sample> = one
+            .collect_samples(mint, maxt)
+            .map_err(|error| QueryError::CorruptChunk {
+                series: one.labels.to_string(),
+                reason: error.to_string(),
+            })?
             .into_iter()
-            .map(|series| TimeSeries {
-                labels: series
-                    .labels
-                    .iter()
-                    .map(|label| Label {
-                        name: label.name.to_owned(),
-                        value: label.value.to_owned(),
-                    })
-                    .collect(),
-                samples: series
-                    .samples
-                    .into_iter()
-                    .map(|sample| Sample {
-                        value: sample.value,
-                        timestamp: sample.timestamp_ms,
-                    })
-                    .collect(),
-                ..TimeSeries::default()
-            })
-            .collect(),
+            .map(|(timestamp, value)| Sample { value, timestamp })
+            .collect();
+        if samples.is_empty() {
+            continue;
+        }
+        timeseries.push(TimeSeries {
+            labels: one
+                .labels
+                .iter()
+                .map(|label| Label {
+                    name: label.name.to_owned(),
+                    value: label.value.to_owned(),
+                })
+                .collect(),
+            samples,
+            ..TimeSeries::default()
+        });
     }
+    Ok(QueryResult { timeseries })
 }
 
 /// Encodes a response as protobuf in the snappy block format.
@@ -233,11 +244,16 @@ mod tests {
 
         #[test]
         fn responses_round_trip(
-            points in proptest::collection::vec((any::<i64>(), any::<f64>()), 0..20),
+            points in proptest::collection::btree_map(-(1i64 << 40)..(1i64 << 40), any::<f64>(), 1..20),
             name in "[a-z_]{1,10}",
         ) {
-            let series = crate::testing::series(&[("__name__", name.as_str())], &points);
-            let result = query_result(vec![series.clone()]);
+            let points: Vec<(i64, f64)> = points.into_iter().collect();
+            let series = norn_rpc::ChunkSeries::from_samples(
+                norn_model::Labels::new([("__name__", name.as_str())]).unwrap(),
+                &points,
+            )
+            .unwrap();
+            let result = query_result(vec![series], i64::MIN, i64::MAX).unwrap();
             let response = ReadResponse { results: vec![result] };
             let body = encode_response(&response).unwrap();
             let decoded = ReadResponse::decode(

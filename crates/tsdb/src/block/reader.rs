@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use norn_model::labels::Labels;
 use norn_model::matcher::Matcher;
 
 use crate::chunkenc::{Encoding, XorChunk, XorIterator};
@@ -91,6 +92,34 @@ impl Block {
         }
         if !result.is_sorted_by(|a, b| a.labels <= b.labels) {
             result.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
+        Ok(result)
+    }
+
+    /// Label sets of series matching all matchers with a chunk overlapping `[mint, maxt]`
+    /// that tombstones have not deleted whole, sorted. No chunk data is read.
+    pub fn series_labels(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        if mint > maxt || maxt < self.meta.min_time || mint >= self.meta.max_time {
+            return Ok(Vec::new());
+        }
+        let ids = postings_for_matchers(&self.index, matchers).map_err(|e| self.wrap(e))?;
+        let mut result = Vec::new();
+        for id in ids.iter() {
+            let (labels, entries) = self.index.series(id).map_err(|e| self.wrap(e))?;
+            let intervals = self.tombstones.get(id);
+            let live = entries.iter().any(|entry| {
+                entry.min_time <= maxt
+                    && entry.max_time >= mint
+                    && !intervals.iter().any(|interval| {
+                        interval.min_time <= entry.min_time && interval.max_time >= entry.max_time
+                    })
+            });
+            if live {
+                result.push(labels);
+            }
+        }
+        if !result.is_sorted() {
+            result.sort();
         }
         Ok(result)
     }

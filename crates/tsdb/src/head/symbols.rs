@@ -84,6 +84,25 @@ impl SymbolTable {
         })
     }
 
+    /// Returns the ID of `text`, if any series uses it.
+    pub(crate) fn id_of(&self, text: &str) -> Option<u32> {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        inner.ids.get(text).copied()
+    }
+
+    /// Returns the strings of `ids`, sorted and distinct.
+    pub(crate) fn strings_sorted(&self, ids: impl IntoIterator<Item = u32>) -> Vec<String> {
+        let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let mut strings: Vec<String> = ids
+            .into_iter()
+            .filter_map(|id| inner.entries.get(id as usize).and_then(Option::as_ref))
+            .map(|(text, _)| text.to_string())
+            .collect();
+        strings.sort_unstable();
+        strings.dedup();
+        strings
+    }
+
     /// Returns the number of live symbols.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

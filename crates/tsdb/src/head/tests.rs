@@ -156,9 +156,25 @@ fn selectors_and_label_lookups() {
         head.label_values("job", &[], i64::MIN, i64::MAX).unwrap(),
         vec!["api", "db"]
     );
+    // As in Prometheus's head, the range is checked against the head as a whole.
     assert_eq!(
         head.label_values("job", &[], 2000, 9000).unwrap(),
-        vec!["db"]
+        vec!["api", "db"]
+    );
+    assert!(
+        head.label_values("job", &[], 6000, 9000)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(head.label_names(&api, 0, 999).unwrap().is_empty());
+    assert_eq!(
+        head.label_names(&api, 0, 1000).unwrap(),
+        vec!["__name__", "instance", "job"]
+    );
+    assert!(
+        head.label_values("missing", &api, i64::MIN, i64::MAX)
+            .unwrap()
+            .is_empty()
     );
     let one = [matcher(MatchType::Regex, "instance", "1")];
     assert_eq!(
