@@ -12,7 +12,9 @@
 # shipping) until its CPU is idle, then `norn-bench query --time T` runs the fixed query set
 # (see `norn-bench query --list`) --query-repeat times; the table shows per-query median
 # latency, the ratios Norn/Prometheus and Norn/VictoriaMetrics and whether the result
-# fingerprints (equal answers) match. Everything is also written as JSON.
+# fingerprints (equal answers) match. After the queries each server writes what it holds in
+# memory to disk (flush, snapshot or force_flush) and the bytes its long-term format takes per
+# backfilled sample are reported. Everything is also written as JSON.
 #
 # Usage: benches/side-by-side.sh [--series N] [--scrapes N] [--interval D] [--concurrency N]
 #                                [--batch N] [--targets "norn prometheus victoriametrics"]
@@ -319,6 +321,36 @@ wait_idle() {
   echo "$waited"
 }
 
+# disk_after_flush TARGET DIR: writes everything the running server holds in memory to disk
+# in its long-term format and prints the bytes that format takes:
+# - Norn: `/ingester/flush?wait=true` cuts the head into blocks; the sum of the block
+#   directories (Prometheus TSDB format: chunks, index, meta.json; the WAL is not counted);
+# - Prometheus: a TSDB snapshot (`/api/v1/admin/tsdb/snapshot`), which writes the head as a
+#   block next to the existing blocks; the snapshot's size (the WAL is not counted);
+# - VictoriaMetrics: `/internal/force_flush`, then its `data` and `indexdb` directories
+#   (caches and the lock file are not counted).
+disk_after_flush() {
+  local target=$1 dir=$2 base
+  case $target in
+    norn)
+      base=${push_url%/api/v1/push}
+      curl -s -o /dev/null -X POST "$base/ingester/flush?wait=true" || true
+      find "$dir/tsdb" -name meta.json -printf '%h\0' | xargs -0 -r du -sbc | awk 'END { print $1 + 0 }'
+      ;;
+    prometheus)
+      local name
+      name=$(curl -s -X POST "$api_url/api/v1/admin/tsdb/snapshot" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["name"])' 2>/dev/null || true)
+      [[ -n $name && -d $dir/data/snapshots/$name ]] && du -sb "$dir/data/snapshots/$name" | cut -f1
+      ;;
+    victoriametrics)
+      curl -s -o /dev/null "$api_url/internal/force_flush" || true
+      sleep 2
+      du -sbc "$dir/data/data" "$dir/data/indexdb" 2>/dev/null | awk 'END { print $1 + 0 }'
+      ;;
+  esac
+}
+
 # run_query_phase TARGET: a fresh server, the backfill, the settle, the query set; writes
 # query-result.json under $work/query-TARGET.
 run_query_phase() {
@@ -329,6 +361,8 @@ run_query_phase() {
   # -blocks-storage.tsdb.head-compaction-interval (1m by default); 5s lets it do the same during
   # the backfill and the settle instead of in the middle of the timed queries.
   [[ $target == norn ]] && extra=(-blocks-storage.tsdb.head-compaction-interval=5s)
+  # The admin API gives the snapshot the disk measurement below reads.
+  [[ $target == prometheus ]] && extra=(--web.enable-admin-api)
   start_server "$target" "$dir" "${extra[@]}" || return 1
   local scrapes_q=$((query_span_s / query_interval_s))
   local start_ms=$(((query_end - scrapes_q * query_interval_s) * 1000 + 7300))
@@ -344,12 +378,15 @@ run_query_phase() {
     --json "$dir/query.json" >&2 || query_rc=$?
   cpu_after=$(cpu_seconds "$server_pid")
   hwm=$(status_kib "$server_pid" VmHWM)
+  local disk
+  disk=$(disk_after_flush "$target" "$dir")
+  step "$target: ${disk:-?} bytes on disk after flush"
   stop_server "$server_pid"
   server_pid=
   [[ -s $dir/query.json ]] || { echo "$target: query tool failed ($query_rc)" >&2; return 1; }
-  python3 - "$dir" "$target" "$version" "$backfill_rc" "$query_rc" "$waited" "$cpu_before" "$cpu_after" "$hwm" <<'PY'
+  python3 - "$dir" "$target" "$version" "$backfill_rc" "$query_rc" "$waited" "$cpu_before" "$cpu_after" "$hwm" "${disk:-0}" <<'PY'
 import json, os, sys
-d, target, version, backfill_rc, query_rc, waited, c0, c1, hwm = sys.argv[1:]
+d, target, version, backfill_rc, query_rc, waited, c0, c1, hwm, disk = sys.argv[1:]
 backfill = json.load(open(f"{d}/backfill.json")) if os.path.exists(f"{d}/backfill.json") else None
 result = {
     "target": target,
@@ -360,6 +397,9 @@ result = {
     "settle_seconds": int(waited),
     "query_cpu_seconds": round(float(c1) - float(c0), 2),
     "peak_rss_bytes": int(hwm or 0) * 1024,
+    "disk_bytes_after_flush": int(disk),
+    "disk_bytes_per_sample": int(disk) / backfill["samples_sent"]
+        if backfill and backfill.get("samples_sent") and int(disk) > 0 else None,
     "queries": json.load(open(f"{d}/query.json")),
 }
 json.dump(result, open(f"{d}/query-result.json", "w"), indent=2)
@@ -518,6 +558,12 @@ if query_runs:
         if ratio_logs[t]:
             query_summary[f"norn/{t}_geometric_mean"] = math.exp(sum(ratio_logs[t]) / len(ratio_logs[t]))
         query_summary[f"same_answers_as_{t}"] = f"{same_counts[t]}/{len(names_in_order)}"
+    for t in order:
+        per_sample = query_runs[t].get("disk_bytes_per_sample")
+        query_summary[f"{t}_disk_bytes_per_sample"] = per_sample
+        norn_per_sample = query_runs.get("norn", {}).get("disk_bytes_per_sample")
+        if t != "norn" and per_sample and norn_per_sample:
+            query_summary[f"norn/{t}_disk_bytes_per_sample"] = norn_per_sample / per_sample
     first_query = query_runs[order[0]]
     report["queries"] = {
         "workload": {"series": first_query["backfill"]["series"] if first_query["backfill"] else None,
@@ -553,6 +599,9 @@ for t in targets:
               f"{r['server']['cpu_seconds']} CPU s ({r['server']['cpu_seconds_with_settle']} with settle)"
               + (f", distributor push mean {r['server']['distributor_push_mean_ms']} ms"
                  if r['server'].get('distributor_push_mean_ms') is not None else ""))
+def disk_text(value):
+    return "?" if value is None else f"{value:.2f}"
+
 if query_lines:
     qw = report["queries"]["workload"]
     print(f"\nQueries: {qw['series']} series x {qw['scrapes']} scrapes every {qw['interval_seconds']:.0f}s "
@@ -560,11 +609,17 @@ if query_lines:
     print("\n".join(query_lines))
     print()
     for key, value in query_summary.items():
-        print(f"{key}: {value:.2f}×" if isinstance(value, float) else f"{key}: {value}")
+        if value is None:
+            continue
+        if isinstance(value, float):
+            print(f"{key}: {value:.2f}×" if "/" in key else f"{key}: {value:.2f}")
+        else:
+            print(f"{key}: {value}")
     for t, r in query_runs.items():
         b = r["backfill"] or {}
         print(f"{names[t]}: backfill {b.get('samples_per_second', 0):,.0f} samples/s "
               f"({b.get('requests_failed', '?')} failed requests), settled after {r['settle_seconds']}s, "
-              f"{r['query_cpu_seconds']} CPU s for the query set, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB")
+              f"{r['query_cpu_seconds']} CPU s for the query set, peak RSS {r['peak_rss_bytes'] / 2**20:.0f} MiB, "
+              f"{disk_text(r.get('disk_bytes_per_sample'))} bytes on disk per sample after flush")
 print(f"\nwrote {out}")
 PY

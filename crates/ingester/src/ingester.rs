@@ -20,7 +20,7 @@ use norn_limits::{DiscardMetrics, ErrorId, Overrides};
 use norn_model::{Labels, Matcher, TenantId};
 use norn_rpc::{
     ChunkSeries, IngesterClient, IngesterError, MetricMetadata, PushOutcome, PushRequest,
-    Rejection, SERIES_PER_BATCH, Sample, SeriesSender, SeriesStream, TenantStats,
+    Rejection, Sample, SeriesStream, TenantStats,
 };
 use norn_tsdb::db::{Db, DbOptions};
 use norn_tsdb::head::{AppendError, HeadOptions, SeriesLifecycle};
@@ -603,37 +603,22 @@ impl Inner {
         self.open_tenant(tenant.as_str(), false)
     }
 
-    /// Sends the series a select matches in batches until done or the reader is gone.
-    fn stream_select(
+    /// Reads the series a select matches, with their chunks (shared with the head and the
+    /// blocks, not copied).
+    fn select_chunks(
         &self,
         tenant: &TenantId,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
-        sender: &SeriesSender,
-    ) {
-        let series = match self.reader(tenant) {
-            Ok(Some(tenant_db)) => tenant_db
-                .db
-                .select(matchers, mint, maxt)
-                .map_err(|error| IngesterError::Storage(format!("select failed: {error}"))),
-            Ok(None) => Ok(Vec::new()),
-            Err(error) => Err(error),
+    ) -> Result<Vec<ChunkSeries>, IngesterError> {
+        let Some(tenant_db) = self.reader(tenant)? else {
+            return Ok(Vec::new());
         };
-        let series = match series {
-            Ok(series) => series,
-            Err(error) => {
-                sender.send_blocking(Err(error));
-                return;
-            }
-        };
-        let mut rest = series.into_iter().peekable();
-        while rest.peek().is_some() {
-            let batch: Vec<ChunkSeries> = rest.by_ref().take(SERIES_PER_BATCH).collect();
-            if !sender.send_blocking(Ok(batch)) {
-                return;
-            }
-        }
+        tenant_db
+            .db
+            .select(matchers, mint, maxt)
+            .map_err(|error| IngesterError::Storage(format!("select failed: {error}")))
     }
 
     fn series_labels(
@@ -781,14 +766,18 @@ impl IngesterClient for Ingester {
         mint: i64,
         maxt: i64,
     ) -> Result<SeriesStream, IngesterError> {
-        self.inner.check_ready()?;
+        // The index lookups and chunk references are gathered on a blocking thread in one
+        // go (chunk bytes are shared, so this is cheap in memory) and handed out in batches:
+        // a local reader needs no channel, and one thread hop less matters for small
+        // queries. A remote transport sends the same batches as separate messages.
         let inner = Arc::clone(&self.inner);
         let (tenant, matchers) = (tenant.clone(), matchers.to_vec());
-        let (sender, stream) = SeriesStream::channel();
-        tokio::task::spawn_blocking(move || {
-            inner.stream_select(&tenant, &matchers, mint, maxt, &sender);
-        });
-        Ok(stream)
+        let series = tokio::task::spawn_blocking(move || {
+            inner.select_chunks(&tenant, &matchers, mint, maxt)
+        })
+        .await
+        .map_err(|error| IngesterError::Storage(format!("select task failed: {error}")))??;
+        Ok(SeriesStream::from_series(series))
     }
 
     async fn series(

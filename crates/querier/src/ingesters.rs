@@ -322,6 +322,21 @@ impl IngesterQuerier {
             return Err(QueryError::EmptyRing);
         }
         let mut failures = Failures::new(&set, ring.options().zone_awareness_enabled);
+        if let [only] = set.instances.as_slice() {
+            // One ingester (a single node): ask it from this task, without spawning one.
+            let answer = match self.pool.client(only) {
+                Ok(client) => call(client).await,
+                Err(error) => Err(CallError::Ingester(error)),
+            };
+            return match answer {
+                Ok(answer) => Ok(vec![answer]),
+                Err(CallError::Abort(error)) => Err(error),
+                Err(CallError::Ingester(error)) => {
+                    failures.record(0, error)?;
+                    Ok(Vec::new())
+                }
+            };
+        }
         let mut answers: Vec<Option<T>> = set.instances.iter().map(|_| None).collect();
         let mut tasks = JoinSet::new();
         let mut task_ranks: Vec<(TaskId, usize)> = Vec::with_capacity(set.instances.len());

@@ -329,3 +329,64 @@ impl IngesterPool {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(count: usize) -> Vec<ChunkSeries> {
+        (0..count)
+            .map(|i| {
+                let name = format!("m{i:04}");
+                ChunkSeries::from_samples(
+                    Labels::new([("__name__", name.as_str())]).unwrap(),
+                    &[(i as i64, 1.0)],
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn series_at_hand_come_in_batches_in_order() {
+        let all = series(SERIES_PER_BATCH + 3);
+        let mut stream = SeriesStream::from_series(all.clone());
+        assert_eq!(
+            stream.next_batch().await.unwrap().unwrap().len(),
+            SERIES_PER_BATCH
+        );
+        assert_eq!(stream.next_batch().await.unwrap().unwrap().len(), 3);
+        assert!(stream.next_batch().await.is_none());
+        assert_eq!(
+            SeriesStream::from_series(all.clone())
+                .collect_all()
+                .await
+                .unwrap(),
+            all
+        );
+        assert!(
+            SeriesStream::from_series(Vec::new())
+                .next_batch()
+                .await
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_channel_stream_ends_on_an_error_and_its_sender_sees_a_gone_reader() {
+        let (sender, stream) = SeriesStream::channel();
+        assert!(sender.send(Ok(series(2))).await);
+        assert!(
+            sender
+                .send(Err(IngesterError::Storage("disk gone".into())))
+                .await
+        );
+        drop(sender);
+        let error = stream.collect_all().await.unwrap_err();
+        assert!(error.to_string().contains("disk gone"));
+
+        let (sender, stream) = SeriesStream::channel();
+        drop(stream);
+        assert!(!sender.send(Ok(series(1))).await, "nobody reads any more");
+    }
+}
