@@ -175,38 +175,6 @@ impl IngesterQuerier {
         Ok(merged)
     }
 
-    /// Returns the label sets of the tenants' series matching `matchers` with samples in the
-    /// range, sorted and distinct, without reading chunks (`/api/v1/series`). A federated
-    /// read adds `__tenant_id__` to every set.
-    pub async fn series_tenants(
-        &self,
-        tenants: &[TenantId],
-        matchers: &[Matcher],
-        mint: i64,
-        maxt: i64,
-    ) -> Result<Vec<Labels>, QueryError> {
-        if tenants.len() < 2 {
-            return match tenants.first() {
-                Some(only) => self.series(only, matchers, mint, maxt).await,
-                None => Ok(Vec::new()),
-            };
-        }
-        let (selected, forwarded) = federation::filter_tenants(tenants, matchers)?;
-        let forwarded = &forwarded;
-        let per_tenant = futures::future::try_join_all(selected.iter().map(|tenant| async move {
-            self.series(tenant, forwarded, mint, maxt)
-                .await?
-                .iter()
-                .map(|labels| Ok(federation::with_tenant_label(labels, tenant)?))
-                .collect::<Result<Vec<_>, QueryError>>()
-        }))
-        .await?;
-        let mut all: Vec<Labels> = per_tenant.into_iter().flatten().collect();
-        all.sort_unstable();
-        all.dedup();
-        Ok(all)
-    }
-
     /// Returns the label sets of the tenant's series matching `matchers` with samples in the
     /// range, sorted and distinct across ingesters.
     pub async fn series(

@@ -16,12 +16,13 @@ use norn_model::{Labels, Matcher, TenantId};
 use norn_rpc::MetricMetadata;
 
 use crate::error::QueryError;
-use crate::federation::{ORIGINAL_TENANT_LABEL, TENANT_LABEL, filter_tenants};
+use crate::federation::{ORIGINAL_TENANT_LABEL, TENANT_LABEL, filter_tenants, with_tenant_label};
 use crate::ingesters::IngesterQuerier;
 use crate::merge::{union_metadata, union_strings};
 
 /// Returns the distinct label sets of the series matching `matchers` with samples in
-/// `[mint, maxt]`, sorted, each with `__tenant_id__` in a federated read.
+/// `[mint, maxt]`, sorted, each with `__tenant_id__` in a federated read. Only indexes are
+/// read, no chunk.
 pub async fn series(
     ingesters: &IngesterQuerier,
     tenants: &[TenantId],
@@ -29,9 +30,24 @@ pub async fn series(
     mint: i64,
     maxt: i64,
 ) -> Result<Vec<Labels>, QueryError> {
-    ingesters
-        .series_tenants(tenants, matchers, mint, maxt)
-        .await
+    if let [only] = tenants {
+        return ingesters.series(only, matchers, mint, maxt).await;
+    }
+    let (selected, forwarded) = filter_tenants(tenants, matchers)?;
+    let forwarded = &forwarded;
+    let per_tenant = futures::future::try_join_all(selected.iter().map(|tenant| async move {
+        ingesters
+            .series(tenant, forwarded, mint, maxt)
+            .await?
+            .iter()
+            .map(|labels| Ok(with_tenant_label(labels, tenant)?))
+            .collect::<Result<Vec<_>, QueryError>>()
+    }))
+    .await?;
+    // The tenant label makes every set distinct, so this only sorts.
+    let mut all: Vec<Labels> = per_tenant.into_iter().flatten().collect();
+    all.sort_unstable();
+    Ok(all)
 }
 
 /// Returns the label names of the series matching `matchers` (all series when empty), sorted.
